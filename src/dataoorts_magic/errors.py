@@ -1,23 +1,41 @@
 """One exception class per kind of failure, each able to say in one line what happened and what to do.
 
 The HTTP client raises these; the magics turn them into a one-line ``UsageError`` at the
-boundary, so the user never sees a traceback. Nothing here may ever hold the API key.
+boundary, so the user never sees a traceback. Nothing here may ever hold the API key:
+every text that came from a server passes through :func:`redact` before it gets here.
+
+:func:`error_class` is the one table from an HTTP status and a provider error code to a kind.
 """
 from __future__ import annotations
 
+from urllib.parse import quote
+
 
 class LlamaError(Exception):
-    """Base class: ``str(err)`` is the one line a user sees (what happened, then the fix)."""
+    """Base class: ``str(err)`` is the one line a user sees (what happened, then the fix).
+
+    Attributes: ``status`` (HTTP status or None), ``code`` (the provider's error code or None),
+    ``provider_message`` (the server's own words, short and redacted), ``retry_after`` (seconds
+    the server asked to wait, or None), ``retries`` (retries made before giving up),
+    ``partial_text`` (text that arrived before a stream broke, or None) and ``retryable``
+    (whether the client's retry policy would try this again).
+    """
 
     what = "The request failed"
     fix = ""
+    retryable = False
+    partial_text: str | None = None
 
     def __init__(self, message: str | None = None, *, status: int | None = None, code: int | None = None,
-                 provider_message: str | None = None, retry_after: float | None = None, fix: str | None = None):
+                 provider_message: str | None = None, retry_after: float | None = None, fix: str | None = None,
+                 retries: int = 0, partial_text: str | None = None):
         self.status = status
         self.code = code
         self.provider_message = provider_message
         self.retry_after = retry_after
+        self.retries = retries
+        if partial_text is not None:
+            self.partial_text = partial_text
         if fix is not None:
             self.fix = fix
         self.detail = message
@@ -39,9 +57,29 @@ class LlamaError(Exception):
                 if self.provider_message:
                     inner = f"{inner}: {self.provider_message}" if inner else self.provider_message
                 text = f"{text} ({inner})"
-        if self.fix:
-            text = f"{text.rstrip('.')}. {self.fix}"
+        if self.retries:
+            text = f"{text.rstrip('.')} after {self.retries} {'retry' if self.retries == 1 else 'retries'}"
+        fix = self.fix_text()
+        if fix:
+            text = f"{text.rstrip('.')}. {fix}"
         return " ".join(text.split())
+
+    def fix_text(self) -> str:
+        """What to do; kinds that a wait can cure say how long the server asked to wait."""
+        return self.fix
+
+    def refresh(self) -> "LlamaError":
+        """Recompute the message after changing an attribute (e.g. ``retries``); returns self."""
+        self.args = (self.line(),)
+        return self
+
+
+def _wait_fix(err: LlamaError, otherwise: str) -> str:
+    if err.retry_after and err.retry_after >= 1:
+        seconds = round(err.retry_after)
+        wait = f"{seconds} s" if seconds <= 300 else f"about {round(seconds / 60)} min"
+        return f"The server asks to wait {wait}: run the cell again after that."
+    return otherwise
 
 
 class ConfigError(LlamaError):
@@ -87,12 +125,10 @@ class RequestTooLargeError(LlamaError):
 
 class RateLimitError(LlamaError):
     what = "Rate limited by the server"
+    fix = "Wait a little and run the cell again."
 
-    @property
-    def fix(self):  # type: ignore[override]
-        if self.retry_after:
-            return f"Wait {self.retry_after:.0f} s and run the cell again."
-        return "Wait a little and run the cell again."
+    def fix_text(self) -> str:
+        return _wait_fix(self, self.fix)
 
 
 class QuotaExceededError(LlamaError):
@@ -104,10 +140,16 @@ class CapacityError(LlamaError):
     what = "The model is out of capacity"
     fix = "Try again in a minute."
 
+    def fix_text(self) -> str:
+        return _wait_fix(self, self.fix)
+
 
 class ServerError(LlamaError):
     what = "The server had an error"
     fix = "Try again later."
+
+    def fix_text(self) -> str:
+        return _wait_fix(self, self.fix)
 
 
 class RequestTimeoutError(LlamaError):
@@ -135,8 +177,51 @@ class CacheMissError(LlamaError):
     fix = "Run it once with cache=on (or cache=off) to record it, or ship the log that has it."
 
 
+# Provider codes (Cloudflare Workers AI, which the Dataoorts endpoint mirrors) are more specific
+# than the HTTP status, so they are looked up first.
+CODE_ERRORS: dict[int, type[LlamaError]] = {
+    10000: AuthenticationError,
+    5006: BadRequestError,
+    5007: ModelNotFoundError,
+    3042: ModelNotFoundError,
+    3006: RequestTooLargeError,
+    3007: RequestTimeoutError,
+    3036: QuotaExceededError,
+    4006: QuotaExceededError,
+    3040: CapacityError,
+}
+STATUS_ERRORS: dict[int, type[LlamaError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: ModelNotFoundError,
+    408: RequestTimeoutError,
+    413: RequestTooLargeError,
+    422: BadRequestError,
+    429: RateLimitError,
+    503: CapacityError,
+}
+
+
+def error_class(status: int | None, code: int | None) -> type[LlamaError]:
+    """The kind of failure for an HTTP status and a provider error code (either may be None)."""
+    if code in CODE_ERRORS:
+        return CODE_ERRORS[code]
+    if status in STATUS_ERRORS:
+        return STATUS_ERRORS[status]
+    if status and 500 <= status <= 599:
+        return ServerError
+    if status and 400 <= status <= 499:
+        return BadRequestError
+    return BadResponseError
+
+
 def redact(text: str | None, secret: str | None) -> str | None:
-    """Remove ``secret`` from ``text`` (a server may echo what it was sent)."""
+    """Remove ``secret`` from ``text`` (a server may echo what it was sent), also URL-quoted."""
     if not text or not secret:
         return text
-    return text.replace(secret, "***")
+    text = text.replace(secret, "***")
+    quoted = quote(secret, safe="")
+    if quoted != secret:
+        text = text.replace(quoted, "***")
+    return text
