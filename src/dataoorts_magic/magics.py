@@ -1,0 +1,208 @@
+"""``LlamaMagics``: the settings traits and thin magics (parse -> session -> display).
+
+Every failure the package raises is turned into one ``UsageError`` line here, at the
+boundary, so a cell fails cleanly with no traceback and "Run All" stops at it.
+"""
+from __future__ import annotations
+
+import getpass
+import shlex
+from contextlib import contextmanager
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
+
+from . import parse
+from .errors import LlamaError
+from .interpolate import interpolate
+from .params import PARAMS, model_info, models
+from .session import LlamaSession
+from .settings import FORMATS, SETTING_NAMES, LlamaSettings, parse_assignment
+from .views import Table
+
+
+def _param_arguments(func):
+    """One ``--flag`` per row of the parameter table (values are validated later, with the model's ranges)."""
+    for p in reversed(PARAMS.values()):
+        kind = "N" if p.type is int else "F"
+        func = argument(*p.flags, dest=p.name, metavar=kind, default=None,
+                        help=f"{p.help} ({p.min:g}..{p.max:g})")(func)
+    return func
+
+
+@contextmanager
+def _one_line_errors():
+    """Turn the package's errors into the one-line UsageError IPython shows without a traceback."""
+    try:
+        yield
+    except LlamaError as err:
+        raise UsageError(str(err)) from None
+
+
+@magics_class
+class LlamaMagics(Magics, LlamaSettings):
+    """Magics for the Dataoorts serverless Llama API; every setting is a configurable trait."""
+
+    def __init__(self, shell=None, **kwargs):
+        super().__init__(shell=shell, **kwargs)
+        self.llama_session = LlamaSession(self)
+
+    @no_var_expand
+    @magic_arguments()
+    @argument("-s", "--system", default=None, help="system prompt ({name} fields are filled in)")
+    @argument("-m", "--model", default=None, help="model name (see %%llama_models)")
+    @_param_arguments
+    @argument("-o", "--out", default=None, metavar="VAR", help="store the result in the variable VAR")
+    @argument("-f", "--format", default=None, choices=FORMATS,
+              help="markdown (default), text (verbatim), code (first code block; --out gets its source), "
+                   "json (the answer parsed; --out gets the object)")
+    @argument("-q", "--quiet", action="store_true", help="show nothing (use with --out)")
+    @argument("--raw", action="store_true", help="send the text as typed: no {name} interpolation")
+    @line_cell_magic
+    def llama(self, line, cell=None):
+        """Ask the Llama model; the cell body (or the rest of the line) is the user message.
+
+        In [1]: %%llama -t 0.2 -s "You are a patient teacher."
+           ...: Explain {topic} in three bullet points.
+
+        In [2]: %llama -n 64 What is a p-value?
+
+        ``{name}`` is replaced by the value of the variable ``name`` (also ``{name.attr}``,
+        ``{name[0]}``); braces that do not resolve are left as typed, ``{{``/``}}`` are
+        literal braces. Options after the prompt are part of the prompt; use ``--`` to end
+        the options explicitly.
+        """
+        argv, rest = parse.split_line(line, self.llama.parser, cell_mode=cell is not None)
+        opts = self.llama.parser.parse_args(argv)
+        prompt = (cell if cell is not None else rest).rstrip().lstrip("\n")
+        if opts.out is not None and not parse.is_identifier(opts.out):
+            raise UsageError(f"--out {opts.out!r} is not a variable name: use a name like answer or r1.")
+        if opts.quiet and not opts.out:
+            raise UsageError("-q shows nothing, so the answer would be lost: add -o VAR to keep it.")
+        system = opts.system
+        if not opts.raw:
+            namespace = self.shell.user_ns
+            prompt = interpolate(prompt, namespace)
+            system = interpolate(system, namespace) if system is not None else None
+        flags = {name: getattr(opts, name) for name in PARAMS}
+        flags.update(model=opts.model, system=system, format=opts.format)
+        with _one_line_errors():
+            response = self.llama_session.ask(prompt, flags)
+        self._show(response, opts)
+
+    def _show(self, response, opts):
+        try:
+            value = response.value
+        except ValueError as err:
+            response.format = "text"
+            if opts.out:
+                self.shell.user_ns[opts.out] = response
+            display(response)
+            kept = f" {opts.out} holds the answer." if opts.out else ""
+            raise UsageError(f"The answer is not valid JSON ({err}); it is shown above as text.{kept} "
+                             "Ask for JSON only, or use -f text.") from None
+        if opts.out:
+            self.shell.user_ns[opts.out] = value
+        if not opts.quiet:
+            display(response)
+
+    @line_magic
+    def llama_key(self, line=""):
+        """Ask for the Dataoorts API key with a hidden prompt and keep it in memory only.
+
+        In [1]: %llama_key
+        Dataoorts API key: ········
+
+        ``%llama_key --clear`` forgets it. The key is never shown, logged or saved.
+        """
+        if line.strip() == "--clear":
+            self.llama_session.set_key(None)
+            print("API key cleared from this session.")
+            return
+        if line.strip():
+            raise UsageError("%llama_key takes no key on the line (it would be saved in the notebook): "
+                             "run %llama_key alone and type it at the hidden prompt.")
+        key = getpass.getpass("Dataoorts API key: ")
+        if not key.strip():
+            raise UsageError("No key was entered: run %llama_key again and paste your key.")
+        self.llama_session.set_key(key)
+        print("API key set for this session (kept in memory only).")
+
+    @line_magic
+    def llama_config(self, line=""):
+        """Show or set the session defaults.
+
+        In [1]: %llama_config
+        In [2]: %llama_config temperature=0.2 max_tokens=256 system="You are terse."
+        In [3]: %llama_config --offline
+        In [4]: %llama_config --reset
+
+        Precedence: cell flags > these session settings (and %config) > environment > defaults.
+        ``name=none`` unsets a setting.
+        """
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            raise UsageError("Unbalanced quote in %llama_config: close the quote around the value.") from None
+        if "--reset" in words:
+            self.llama_session.reset()
+            words.remove("--reset")
+            if not words:
+                print("Settings restored to their defaults.")
+                return
+        changes = {}
+        for word in words:
+            if word in ("--offline", "--online"):
+                changes["offline"] = word == "--offline"
+                continue
+            name, eq, text = word.partition("=")
+            if not eq:
+                raise UsageError(f"Expected name=value, got {word!r}: e.g. %llama_config temperature=0.2 "
+                                 f"(settings: {', '.join(SETTING_NAMES)}).")
+            with _one_line_errors():
+                changes[name.strip()] = parse_assignment(name.strip(), text)
+        if not changes:
+            return self._config_table()
+        with _one_line_errors():
+            self.llama_session.configure(changes)
+        summary = ", ".join(f"{k}={'unset' if v is None else v!r}" for k, v in changes.items())
+        print(f"Session settings: {summary}")
+
+    def _config_table(self):
+        rows = []
+        for name, (value, source) in self.llama_session.resolve().items():
+            rows.append([name, "server default" if value is None else repr(value), source])
+        rows.append(["api key", "set" if self.llama_session.key_is_set() else "not set",
+                     "%llama_key / DATAOORTS_API_KEY"])
+        return Table(["setting", "value", "from"], rows, title="dataoorts-magic settings",
+                     note="Change with %llama_config name=value; --reset restores the defaults.")
+
+    @line_magic
+    def llama_models(self, line=""):
+        """List the Dataoorts text models with their prices (USD per million tokens) and context windows."""
+        current = self.llama_session.effective()["model"]
+        rows = [[("▶ " if name == current else "") + name, f"{m.input_usd_per_mtok:.2f}",
+                 f"{m.output_usd_per_mtok:.2f}", f"{m.context_window:,}"]
+                for name, m in models().items()]
+        note = "" if model_info(current) else f"The current model {current} is not in the table: price and limits unknown."
+        return Table(["model", "input $/M tokens", "output $/M tokens", "context window"], rows,
+                     title="Dataoorts text models", note=note)
+
+
+def load(ipython) -> None:
+    """Register the magics (``Magics.__init__`` already makes them reachable by %config)."""
+    ipython.register_magics(LlamaMagics(shell=ipython))
+
+
+def unload(ipython) -> None:
+    """Remove what ``load`` registered, so %reload_ext leaves no duplicates."""
+    manager = ipython.magics_manager
+    mine = manager.registry.pop("LlamaMagics", None)
+    for kind, table in manager.magics.items():
+        for name in [n for n, fn in table.items() if getattr(fn, "__self__", None) is mine]:
+            del table[name]
+    ipython.configurables[:] = [c for c in ipython.configurables if c is not mine]
+    if mine is not None:
+        mine.llama_session.close()
