@@ -1,8 +1,11 @@
 """Soak the HTTP client against the offline endpoint with injected faults, and check its promises.
 
-Many concurrent ``chat()`` calls (half of them streamed) go to ``OfflineServer(fail_rate=...,
-fault_seed=...)``, which answers some requests with 429 (Retry-After 1), 503/3040, 500 or a
-dropped connection. The client's retry policy (2 retries, 0.5 s doubling, Retry-After honoured)
+By default: 1,000 ``chat()`` calls, 8 at a time, against ``OfflineServer(fail_rate=0.2,
+fail_kinds=429,503,drop)``, which answers a fifth of the requests with 429 (Retry-After 1),
+503/3040 or a dropped connection. A result is *lost* when a call did not return an answer;
+``--max-retries 6`` (the soak's default, above the client's 2) makes a loss a 0.2**7 event, so
+any loss points at a bug rather than at bad luck. ``--stream-share`` streams a part of the calls
+(a stream that breaks after showing text is not retried, by design, and is counted apart). The client's retry policy (2 retries, 0.5 s doubling, Retry-After honoured)
 should turn most of those into answers. Checked, and a failure of any makes the exit status 1:
 
 - every call ends in a Reply or a ``LlamaError`` (nothing else escapes);
@@ -34,10 +37,10 @@ from dataoorts_magic.errors import LlamaError
 MODEL = "meta/llama-3.1-8b-instruct"
 
 
-def one_call(client: DataoortsClient, key: str, i: int, max_retries: int) -> dict:
+def one_call(client: DataoortsClient, key: str, i: int, max_retries: int, stream_every: int) -> dict:
     messages = [{"role": "user", "content": f"Soak request {i}: say something short."}]
     pieces: list[str] = []
-    stream = i % 2 == 1
+    stream = stream_every and i % stream_every == 0
     started = time.monotonic()
     try:
         reply = client.chat(MODEL, messages, {"max_tokens": 64, "seed": i + 1}, api_key=key, stream=stream,
@@ -58,21 +61,24 @@ def one_call(client: DataoortsClient, key: str, i: int, max_retries: int) -> dic
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--fail-rate", type=float, default=0.2)
     parser.add_argument("--fault-seed", type=int, default=1)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds the server waits before each answer")
-    parser.add_argument("--max-retries", type=int, default=2)
+    parser.add_argument("--max-retries", type=int, default=6)
+    parser.add_argument("--fail-kinds", default="429,503,drop")
+    parser.add_argument("--stream-share", type=float, default=0.0, help="share of calls streamed, 0 to 1")
     args = parser.parse_args(argv)
 
     key = "sk-soak-" + secrets.token_hex(12)
-    with OfflineServer(api_key=key, fail_rate=args.fail_rate, fault_seed=args.fault_seed,
-                       latency=args.latency) as server, \
+    stream_every = round(1 / args.stream_share) if args.stream_share > 0 else 0
+    with OfflineServer(api_key=key, fail_rate=args.fail_rate, fault_seed=args.fault_seed, latency=args.latency,
+                       fail_kinds=args.fail_kinds.split(",")) as server, \
             DataoortsClient(server.url, pool_maxsize=args.concurrency, timeout=30) as client:
         started = time.monotonic()
         with ThreadPoolExecutor(args.concurrency) as pool:
-            results = list(pool.map(lambda i: one_call(client, key, i, args.max_retries), range(args.requests)))
+            results = list(pool.map(lambda i: one_call(client, key, i, args.max_retries, stream_every), range(args.requests)))
         wall = time.monotonic() - started
         seen, in_flight = server.count, server.max_in_flight
 
@@ -88,6 +94,9 @@ def main(argv=None) -> int:
           f"fault_seed={args.fault_seed}, max_retries={args.max_retries}: {wall:.1f} s, "
           f"{args.requests / wall:.1f} calls/s")
     print("outcomes: " + ", ".join(f"{name} {n}" for name, n in outcomes.most_common()))
+    returned = outcomes["ok"]
+    print(f"results returned {returned}, results lost {args.requests - returned}, "
+          f"retries made {sent - args.requests}, wall time {wall:.1f} s, {sent / wall:.1f} requests/s")
     print(f"failed after all retries {failed / args.requests:.2%} (the policy expects about {expected:.2%} "
           "when every fault kind is retryable)")
     print("retries per call: " + ", ".join(f"{k}: {v}" for k, v in sorted(retries.items())))

@@ -61,3 +61,12 @@ def test_demo_runs_the_quickstart_offline_and_says_where_it_wrote(tmp_path):
     page = html_copy.read_text()
     assert "<table" in page and "codehilite" in page
     assert "not from a model" in json.dumps(answers).lower() or "offline endpoint" in json.dumps(answers)
+
+
+def test_serve_takes_a_chosen_fault_mix_and_refuses_an_unknown_one():
+    from dataoorts_magic.cli import build_parser
+
+    args = build_parser().parse_args(["serve", "--fail-rate", "0.5", "--fail-kinds", "429,drop"])
+    assert args.fail_kinds == ("429", "drop") and args.fail_rate == 0.5
+    bad = subprocess.run([*COMMAND, "serve", "--fail-kinds", "418"], capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "418" in bad.stderr and "drop" in bad.stderr

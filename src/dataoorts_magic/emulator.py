@@ -276,6 +276,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, verbose: bool = True, **
     print(f"dataoorts-magic offline endpoint at {server.url} (generated answers, not a model)")
     print(f"Point the client at it: DATAOORTS_API_URL={server.url} DATAOORTS_API_KEY={key_hint}")
     active = {k: v for k, v in faults.items() if k != "api_key" and v not in (None, 0, 0.0)}
+    if not faults.get("fail_rate"):
+        active.pop("fail_kinds", None)
     if active:
         print("Faults: " + ", ".join(f"{k}={v}" for k, v in active.items()))
     print("Press Ctrl-C to stop.", flush=True)
@@ -315,15 +317,27 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _fail_kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(k.strip().lower() for k in text.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in FAIL_KINDS]
+    if not kinds or unknown:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a comma-separated mix of {', '.join(sorted(FAIL_KINDS))}")
+    return kinds
+
+
 def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add ``serve``'s flags: --host --port --latency --fail-rate --rate-limit --api-key."""
+    """Add ``serve``'s flags: --host --port --latency --fail-rate --fail-kinds --rate-limit --api-key."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=_port, default=8000,
                         help="port to listen on; 0 picks a free one (default 8000)")
     parser.add_argument("--latency", type=_seconds, default=0.0, metavar="S",
                         help="seconds to wait before each answer (default 0)")
     parser.add_argument("--fail-rate", type=_probability, default=0.0, metavar="P",
-                        help="share of requests, 0 to 1, that fail with 429, 503, 500 or a dropped connection")
+                        help="share of requests, 0 to 1, that fail with one of --fail-kinds")
+    parser.add_argument("--fail-kinds", type=_fail_kinds, default=DEFAULT_FAIL_KINDS, metavar="K1,K2",
+                        help="the failures to inject: a mix of 429 (with Retry-After), 503, 500, "
+                             "502 (a proxy's HTML page) and drop (connection closed mid-answer); "
+                             f"default {','.join(DEFAULT_FAIL_KINDS)}")
     parser.add_argument("--rate-limit", type=_positive_int, default=None, metavar="N",
                         help="requests per rolling minute before answering 429 with Retry-After "
                              "(default: no limit)")
@@ -335,7 +349,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
 def serve_from_args(args: argparse.Namespace) -> None:
     """``serve()`` with the flags parsed by ``add_serve_arguments``."""
     serve(args.host, args.port, api_key=args.api_key, latency=args.latency,
-          fail_rate=args.fail_rate, rate_limit=args.rate_limit)
+          fail_rate=args.fail_rate, fail_kinds=args.fail_kinds, rate_limit=args.rate_limit)
 
 
 if __name__ == "__main__":
