@@ -494,11 +494,12 @@ def test_serve_arguments():
     parser = add_serve_arguments(argparse.ArgumentParser())
     defaults = parser.parse_args([])
     assert vars(defaults) == {"host": "127.0.0.1", "port": 8000, "latency": 0.0, "fail_rate": 0.0,
-                              "rate_limit": None, "api_key": None}
+                              "fail_kinds": ("429", "503", "500", "drop"), "rate_limit": None, "api_key": None}
     args = parser.parse_args(["--port", "0", "--latency", "0.5", "--fail-rate", "0.2", "--rate-limit", "3",
                               "--api-key", "k"])
     assert (args.port, args.latency, args.fail_rate, args.rate_limit, args.api_key) == (0, 0.5, 0.2, 3, "k")
-    for bad in (["--fail-rate", "2"], ["--rate-limit", "0"], ["--latency", "-1"], ["--port", "70000"]):
+    for bad in (["--fail-rate", "2"], ["--rate-limit", "0"], ["--latency", "-1"], ["--port", "70000"],
+                ["--fail-kinds", "429,teapot"], ["--fail-kinds", ""]):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
 
