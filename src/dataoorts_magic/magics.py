@@ -190,6 +190,23 @@ class LlamaMagics(Magics, LlamaSettings):
         return Table(["model", "input $/M tokens", "output $/M tokens", "context window"], rows,
                      title="Dataoorts text models", note=note)
 
+    @line_magic
+    def llama_panel(self, line=""):
+        """Open the widget panel: prompt, system prompt, model, every parameter, Send and the transcript.
+
+        In [1]: %llama_panel
+
+        Requests run off the kernel's main thread, so other cells still run. "Copy as %%llama"
+        writes the equivalent cell. Below the panel, a plain copy of its transcript is kept up
+        to date, so a saved notebook shows it even without widget state.
+        ``dataoorts_magic.panel()`` returns the same panel from Python.
+        """
+        if line.strip():
+            raise UsageError("%llama_panel takes no options: set defaults with %llama_config, then open it.")
+        from .panel_widgets import build_panel  # ipywidgets is imported only when a panel opens
+
+        display(build_panel(self.llama_session, self.shell))  # the panel also shows its static transcript
+
 
 def load(ipython) -> None:
     """Register the magics (``Magics.__init__`` already makes them reachable by %config)."""

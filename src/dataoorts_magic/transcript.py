@@ -1,0 +1,50 @@
+"""The panel's transcript as ordinary output: what a saved notebook keeps when widget state is not saved.
+
+Widget views need the widget state, which a saved notebook often lacks (ipywidgets#3331), so
+the panel also keeps a plain display of its turns up to date: the user's prompts escaped as
+text, each answer as ``LlamaResponse`` renders itself (sanitized HTML, footer with usage and cost).
+It sits in a collapsed ``<details>`` so it does not repeat the live panel on screen.
+"""
+from __future__ import annotations
+
+import html
+
+
+def _answers(n: int) -> str:
+    return f"{n} answer" + ("" if n == 1 else "s")
+
+
+class UserTurn:
+    """The user's prompt in the transcript: escaped text, never markup."""
+
+    def __init__(self, prompt: str):
+        self.prompt = prompt
+
+    def _repr_html_(self) -> str:
+        return ('<div class="dataoorts-prompt" style="margin-top:.6em;white-space:pre-wrap">'
+                f"<strong>You:</strong> {html.escape(self.prompt)}</div>")
+
+    def __repr__(self) -> str:
+        return f"You: {self.prompt}"
+
+
+class Transcript:
+    """The panel's turns as ordinary output, so a saved notebook keeps them without widget state."""
+
+    def __init__(self, turns):
+        self.turns = list(turns)
+
+    def _repr_html_(self) -> str:
+        parts = []
+        for prompt, response in self.turns:
+            parts.append(UserTurn(prompt)._repr_html_())
+            parts.append(response._repr_mimebundle_()[0]["text/html"])
+        body = "".join(parts) or "<em>No answers yet.</em>"
+        return ('<details class="dataoorts-panel-transcript"><summary>dataoorts-magic panel transcript '
+                f"({_answers(len(self.turns))}; a static copy for the saved notebook)</summary>{body}</details>")
+
+    def __repr__(self) -> str:
+        lines = [f"dataoorts-magic panel transcript ({_answers(len(self.turns))})"]
+        for prompt, response in self.turns:
+            lines += [f"You: {prompt}", response._repr_mimebundle_()[0]["text/plain"], ""]
+        return "\n".join(lines)
