@@ -1,0 +1,121 @@
+"""Every notebook in ``notebooks/`` runs top to bottom on the offline endpoint, with no key.
+
+Each one is executed by nbclient in a temporary copy of the folder (so what a notebook writes
+stays out of the repo), with no ``DATAOORTS_*`` variable set and its own
+``DATAOORTS_MAGIC_HOME``. A cell error fails the test, except in cells tagged
+``raises-exception``, which must then really fail with one line and no traceback. Then
+the checks of what a reader sees: every answer came from the offline endpoint and says so
+in its footer, and each notebook shows what it is there to teach.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+CELL_TIMEOUT_S = 120
+
+
+def outputs(cell) -> list[dict]:
+    return cell.get("outputs", []) if cell.cell_type == "code" else []
+
+
+def answers_of(nb) -> list[dict]:
+    """Every display of a ``LlamaResponse`` (they carry the provenance metadata)."""
+    return [o for c in nb.cells for o in outputs(c) if "dataoorts_magic" in o.get("metadata", {})]
+
+
+def html_of(nb) -> str:
+    return "\n".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in outputs(c))
+
+
+def text_of(nb) -> str:
+    """All plain text a reader sees in the outputs: streams and text/plain."""
+    parts = []
+    for cell in nb.cells:
+        for o in outputs(cell):
+            parts.append(o.get("text", ""))
+            parts.append(o.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def tagged(cell, tag: str) -> bool:
+    return tag in cell.get("metadata", {}).get("tags", [])
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """Run each notebook once (on first use) and keep the result for the checks below."""
+    done = {}
+
+    def run(path: Path):
+        if path.name not in done:
+            workdir = tmp_path_factory.mktemp(path.stem)
+            shutil.copytree(path.parent, workdir, dirs_exist_ok=True)
+            nb = nbformat.read(workdir / path.name, as_version=4)
+            NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                           resources={"metadata": {"path": str(workdir)}}).execute()
+            done[path.name] = nb
+        return done[path.name]
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def own_data_folder(monkeypatch, tmp_path_factory):
+    # The kernel inherits this process's environment; conftest has already removed every DATAOORTS_ variable.
+    monkeypatch.setenv("DATAOORTS_MAGIC_HOME", str(tmp_path_factory.mktemp("magic-home")))
+
+
+def test_every_notebook_is_stored_clean_with_a_python_kernelspec():
+    assert NOTEBOOKS, "no notebooks found"
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        assert nb.metadata.get("kernelspec", {}).get("name") == "python3", path.name
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: outputs saved"
+        assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_offline_and_every_answer_says_so(path, executed):
+    nb = executed(path)  # raises CellExecutionError on an error in an untagged cell
+    answers = answers_of(nb)
+    assert answers, f"{path.name} shows no answer"
+    for answer in answers:
+        assert answer["metadata"]["dataoorts_magic"]["offline"] is True
+        footer = answer["data"]["text/plain"].rsplit("\n-- ", 1)[1]
+        assert footer.startswith("meta/llama-3.1-8b-instruct") and "offline" in footer, footer
+    for cell in nb.cells:
+        errors = [o for o in outputs(cell) if o["output_type"] == "error"
+                  or (o.get("name") == "stderr" and "Error" in o.get("text", ""))]
+        if tagged(cell, "raises-exception"):
+            # The failure a cell is there to show: one line that says what to do, no traceback.
+            assert len(errors) == 1 and errors[0]["output_type"] == "stream", cell.source
+            assert errors[0]["text"].strip().count("\n") == 0, errors[0]["text"]
+        else:
+            assert not errors, (path.name, cell.source, errors)
+    assert "Traceback" not in text_of(nb)
+
+
+# ---------------------------------------------------------------- what each notebook is there to show
+
+
+def test_quickstart_shows_formats_options_and_the_error(executed):
+    nb = executed(REPO / "notebooks" / "quickstart.ipynb")
+    assert len(answers_of(nb)) >= 4
+    page = html_of(nb)
+    assert "<table" in page and "codehilite" in page
+    stderr = [o["text"] for c in nb.cells for o in outputs(c) if o.get("name") == "stderr"]
+    assert len(stderr) == 1 and stderr[0].startswith("UsageError:") and "temperature" in stderr[0]
+    printed = [o["text"] for c in nb.cells if c.source == "print(snippet)" for o in outputs(c)]
+    assert printed and printed[0].strip() and "```" not in printed[0]  # -f code: -o got the bare source
+    assert json.dumps(answers_of(nb)).count('"offline": true') == len(answers_of(nb))
