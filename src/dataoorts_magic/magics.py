@@ -14,12 +14,13 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from . import parse
+from . import explain, history, parse
 from .errors import LlamaError
 from .interpolate import interpolate
+from .log import LogError
 from .params import PARAMS, model_info, models
 from .session import LlamaSession
-from .settings import FORMATS, SETTING_NAMES, LlamaSettings, parse_assignment
+from .settings import FORMATS, SETTING_NAMES, LlamaSettings, parse_assignment, read_key
 from .views import Table
 
 
@@ -48,6 +49,9 @@ class LlamaMagics(Magics, LlamaSettings):
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
         self.llama_session = LlamaSession(self)
+        self.last_error = explain.ErrorRecorder()  # for %llama_explain; never changes error display
+        if shell is not None:
+            self.last_error.register(shell)
 
     @no_var_expand
     @magic_arguments()
@@ -60,6 +64,11 @@ class LlamaMagics(Magics, LlamaSettings):
                    "json (the answer parsed; --out gets the object)")
     @argument("-q", "--quiet", action="store_true", help="show nothing (use with --out)")
     @argument("--raw", action="store_true", help="send the text as typed: no {name} interpolation")
+    @argument("-c", "--chat", nargs="?", const="default", default=None, metavar="NAME",
+              help="continue conversation NAME (default 'default'): its system prompt and earlier turns are "
+                   "sent, oldest dropped to fit the context window; %%llama_history shows it")
+    @argument("--no-cache", action="store_true",
+              help="skip the response cache for this cell (with cache=on or replay): always ask the endpoint")
     @line_cell_magic
     def llama(self, line, cell=None):
         """Ask the Llama model; the cell body (or the rest of the line) is the user message.
@@ -68,6 +77,9 @@ class LlamaMagics(Magics, LlamaSettings):
            ...: Explain {topic} in three bullet points.
 
         In [2]: %llama -n 64 What is a p-value?
+
+        In [3]: %%llama -c tutor
+           ...: And how would I test that in Python?
 
         ``{name}`` is replaced by the value of the variable ``name`` (also ``{name.attr}``,
         ``{name[0]}``); braces that do not resolve are left as typed, ``{{``/``}}`` are
@@ -87,9 +99,9 @@ class LlamaMagics(Magics, LlamaSettings):
             prompt = interpolate(prompt, namespace)
             system = interpolate(system, namespace) if system is not None else None
         flags = {name: getattr(opts, name) for name in PARAMS}
-        flags.update(model=opts.model, system=system, format=opts.format)
+        flags.update(model=opts.model, system=system, format=opts.format, no_cache=opts.no_cache)
         with _one_line_errors():
-            response = self.llama_session.ask(prompt, flags)
+            response = self.llama_session.ask(prompt, flags, chat=opts.chat)
         self._show(response, opts)
 
     def _show(self, response, opts):
@@ -179,6 +191,83 @@ class LlamaMagics(Magics, LlamaSettings):
         return Table(["setting", "value", "from"], rows, title="dataoorts-magic settings",
                      note="Change with %llama_config name=value; --reset restores the defaults.")
 
+    @magic_arguments()
+    @argument("name", nargs="?", default=None, help="the conversation (omit to list them all)")
+    @argument("--clear", action="store_true", help="forget the conversation (all of them without NAME)")
+    @argument("--export", metavar="PATH", default=None,
+              help="save the conversation: PATH.md a readable transcript, PATH.json messages, params and usage")
+    @line_magic
+    def llama_history(self, line=""):
+        """List the conversations of %%llama -c, show one as a transcript, export or clear it.
+
+        In [1]: %llama_history
+        In [2]: %llama_history tutor
+        In [3]: %llama_history tutor --export tutor.md
+        In [4]: %llama_history tutor --clear
+        """
+        try:
+            opts = self.llama_history.parser.parse_args(shlex.split(line))
+        except ValueError:
+            raise UsageError("Unbalanced quote in %llama_history: close the quote around the path.") from None
+        chats = self.llama_session.conversations
+        name = opts.name or ("default" if opts.export else None)
+        conv = chats.find(name) if name else None
+        if name and conv is None:
+            known = ", ".join(chats.names()) or "none yet"
+            raise UsageError(f"No conversation named {name!r} (conversations: {known}): "
+                             "start one with %%llama -c NAME.")
+        if opts.export:
+            with _one_line_errors():
+                path = history.export(conv, opts.export)
+            print(f"Conversation {name!r} ({len(conv.turns)} turns) written to {path}")
+        if opts.clear:
+            count = 1 if name else len(chats)
+            chats.clear(name)
+            print(f"Conversation {name!r} cleared." if name else f"Cleared {count} conversation(s).")
+        if opts.export or opts.clear:
+            return None
+        return history.Transcript(conv) if conv else history.conversation_table(chats)
+
+    @line_magic
+    def llama_usage(self, line=""):
+        """Requests, tokens and cost per model: this session, and all time from the log.
+
+        In [1]: %llama_usage
+        """
+        session = {model: vars(t) for model, t in self.llama_session.spending.rows().items()}
+        book = self.llama_session.exchange_log()
+        all_time, note = None, f"All time: from {book.path}."
+        if not book.path.exists():
+            note = f"All time: no log yet at {book.path}."
+        else:
+            try:
+                all_time = book.usage()
+            except LogError as err:
+                note = f"All time: unavailable ({err})."
+        if not self.llama_session.effective()["log"]:
+            note += " Logging is off (log=off), so new exchanges are not added to it."
+        return history.usage_table(session, all_time, note)
+
+    @line_magic
+    def llama_explain(self, line=""):
+        """Ask the model to explain the last error of this session, for a learner, with a fix.
+
+        In [1]: 1 / 0
+        ZeroDivisionError: division by zero
+
+        In [2]: %llama_explain
+
+        Sends the exception, its message, the traceback and the failing cell's source.
+        """
+        err = self.last_error.last or explain.from_sys()
+        if err is None:
+            print("No error yet in this session: run the cell that fails, then %llama_explain.")
+            return
+        prompt = explain.build_prompt(err, read_key(self.llama_session._key))
+        with _one_line_errors():
+            response = self.llama_session.ask(prompt, {"system": explain.SYSTEM, "format": "markdown"})
+        display(response)
+
     @line_magic
     def llama_models(self, line=""):
         """List the Dataoorts text models with their prices (USD per million tokens) and context windows."""
@@ -223,3 +312,4 @@ def unload(ipython) -> None:
     ipython.configurables[:] = [c for c in ipython.configurables if c is not mine]
     if mine is not None:
         mine.llama_session.close()
+        mine.last_error.unregister(ipython)
