@@ -6,6 +6,8 @@ kernels are deleted afterwards. Screenshots of every step go to ``artifacts/scre
 
 - the quickstart, run with Run All: rendered heading, list, table and highlighted code,
   the usage footer, and the out-of-range temperature as one line;
+- the panel: move the temperature slider, type a prompt, Send; the answer and its usage
+  appear, and another cell runs while the request is on its way;
 - model output that is a corpus of XSS payloads (from a scripted loopback endpoint), run,
   saved and reopened: nothing executes either time, and the payloads are visible as text.
 """
@@ -24,6 +26,7 @@ from lab_page import CHROMIUM, CHROMIUM_ARGS, REPO, open_notebook, run_all, save
 from lab_server import JupyterLab
 
 ANSWER = ".jp-OutputArea-output .dataoorts-answer"
+PANEL_LATENCY_S = 4
 FOOTER_RE = re.compile(r"^meta/llama-3\.1-8b-instruct · \d+ → \d+ tokens · \$\d\.\d+ · \d+\.\d\d s · offline$")
 
 # Every payload reports to the top window if it ever runs, from any frame or origin.
@@ -300,3 +303,81 @@ def test_xss_answer_runs_nothing_live_or_after_save_and_reopen(lab, new_page):
         screenshot(reopened, "xss-3-reopened-markdown-part")
         show(reopened.locator(".jp-NotebookPanel .jp-CodeCell").nth(6))
         screenshot(reopened, "xss-4-reopened-control-and-error")
+
+
+def panel_notebook(url: str, key: str):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    code = nbformat.v4.new_code_cell
+    nb.cells = [
+        code(f'import os\nos.environ["DATAOORTS_API_URL"] = "{url}"\nos.environ["DATAOORTS_API_KEY"] = "{key}"\n'
+             "%load_ext dataoorts_magic"),
+        code("%llama_panel"),
+        code('print("the kernel answers:", 6 * 7)'),
+    ]
+    return nb
+
+
+def run_cell(page, index: int) -> None:
+    """Click into a code cell and press Shift+Enter, as a person runs one cell."""
+    cell = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(index)
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+
+
+def test_panel_sends_with_the_slider_value_while_the_kernel_stays_usable(lab, new_page):
+    from playwright.sync_api import expect
+
+    from dataoorts_magic.emulator import OfflineServer
+
+    key = "sk-test-" + secrets.token_hex(8)
+    name = "panel.ipynb"
+    # The answer takes LATENCY seconds, long enough to run another cell while it is on its way.
+    with OfflineServer(api_key=key, latency=PANEL_LATENCY_S).start() as endpoint:
+        nbformat.write(panel_notebook(endpoint.url, key), lab.root_dir / name)
+        page = new_page()
+        open_notebook(page, lab, name, workspace("panel"))
+        run_cell(page, 0)
+        wait_until_ran(page, 1)
+        run_cell(page, 1)
+        panel = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(1).locator(".jp-OutputArea-output").first
+        prompt = panel.locator('textarea[placeholder="Prompt"]')
+        expect(prompt).to_be_visible()
+        screenshot(page, "panel-1-opened")
+
+        slider = panel.locator(".widget-slider", has=page.locator("label", has_text=re.compile("^temperature$")))
+        readout = slider.locator(".widget-readout")
+        expect(readout).to_have_text("0.60")  # the documented default, not sent until moved
+        handle = slider.locator(".noUi-handle")
+        handle.focus()
+        for _ in range(10):
+            handle.press("ArrowRight")
+        expect(readout).to_have_text("0.70")
+        temperature_set = panel.locator(".widget-checkbox", has=page.locator("label", has_text="set")).first
+        expect(temperature_set.locator("input")).to_be_checked()  # moving it means: send this value
+        prompt.click()
+        prompt.press_sequentially("Why do we standardise variables?")
+        screenshot(page, "panel-2-slider-and-prompt")
+
+        send = panel.locator("button.widget-button", has_text="Send")
+        send.click()
+        busy = panel.locator("button.widget-button", has_text="Sending")
+        expect(busy).to_be_disabled()
+        run_cell(page, 2)  # while the answer is on its way
+        other = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(2).locator(".jp-OutputArea-output")
+        expect(other).to_have_text("the kernel answers: 42")
+        assert endpoint.in_flight == 1  # the answer has not come back yet: the kernel was free meanwhile
+        expect(busy).to_be_disabled()
+        screenshot(page, "panel-3-busy-and-another-cell-ran")
+
+        answer = panel.locator(".widget-output .dataoorts-answer")
+        expect(answer).to_be_visible(timeout=(PANEL_LATENCY_S + 30) * 1000)
+        assert "temperature: 0.7" in visible_text(answer.locator("ul"))
+        footer = panel.locator(".widget-output .dataoorts-footer")
+        assert re.match(r"^meta/llama-3\.1-8b-instruct · \d+ → \d+ tokens · \$\d\.\d+ · \d+\.\d\d s$",
+                        visible_text(footer)), visible_text(footer)
+        expect(panel.locator(".dataoorts-totals")).to_contain_text("Totals: 1 request ·")
+        expect(send).to_be_enabled()
+        assert endpoint.requests[-1]["body"]["data"]["temperature"] == 0.7
+        show(answer)
+        screenshot(page, "panel-4-answer")
