@@ -119,3 +119,32 @@ def test_quickstart_shows_formats_options_and_the_error(executed):
     printed = [o["text"] for c in nb.cells if c.source == "print(snippet)" for o in outputs(c)]
     assert printed and printed[0].strip() and "```" not in printed[0]  # -f code: -o got the bare source
     assert json.dumps(answers_of(nb)).count('"offline": true') == len(answers_of(nb))
+
+
+def cell_outputs(nb, source_start: str) -> list[list[dict]]:
+    """The outputs of every code cell whose source starts with ``source_start``."""
+    return [outputs(c) for c in nb.cells if c.cell_type == "code" and c.source.startswith(source_start)]
+
+
+def plain(outs: list[dict]) -> str:
+    return "\n".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in outs)
+
+
+def test_conversations_resend_history_then_cache_replay_and_budget(executed):
+    nb = executed(REPO / "notebooks" / "conversations.ipynb")
+    first, second = cell_outputs(nb, "%%llama -c tutor")
+    assert "**messages**: 2 (system, user)" in plain(first)
+    assert "**messages**: 4 (system, user, assistant, user)" in plain(second)  # the turn carried the history
+    prompt_tokens = [o["metadata"]["dataoorts_magic"]["usage"]["prompt_tokens"] for o in first + second
+                     if "dataoorts_magic" in o.get("metadata", {})]
+    assert prompt_tokens[1] > 5 * prompt_tokens[0]
+    assert "written to tutor.md" in plain(cell_outputs(nb, "%llama_history tutor --export")[0])
+    assert "top-level keys in tutor.json" in text_of(nb)
+    cached = [a["metadata"]["dataoorts_magic"] for a in answers_of(nb) if a["metadata"]["dataoorts_magic"]["cached"]]
+    assert len(cached) == 2 and all(c["cost"] == 0 for c in cached)  # the cache=on repeat and the replay
+    replayed = cell_outputs(nb, "%%llama --seed 7\nGive one tip for reading a box plot.")
+    recorded_text, replayed_text = (plain(outs).split("\n-- ")[0] for outs in replayed)
+    assert replayed_text == recorded_text and " · cached" in plain(replayed[1])
+    assert "No recorded answer" in plain(cell_outputs(nb, "%%llama --seed 7\nGive one tip for reading a scatter")[0])
+    refused = plain(cell_outputs(nb, "%%llama -n 8000")[0])
+    assert refused.startswith("UsageError: Budget reached") and "nothing was sent" in refused
