@@ -6,8 +6,8 @@ kernels are deleted afterwards. Screenshots of every step go to ``artifacts/scre
 
 - the quickstart, run with Run All: rendered heading, list, table and highlighted code,
   the usage footer, and the out-of-range temperature as one line;
-- the panel: move the temperature slider, type a prompt, Send; the answer and its usage
-  appear, and another cell runs while the request is on its way;
+- the panel: move the temperature slider, type a prompt, Send; another cell runs while the
+  request is held at the endpoint, then the answer and its usage appear;
 - model output that is a corpus of XSS payloads (from a scripted loopback endpoint), run,
   saved and reopened: nothing executes either time, and the payloads are visible as text.
 """
@@ -22,11 +22,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from held_endpoint import HeldEndpoint
 from lab_page import CHROMIUM, CHROMIUM_ARGS, REPO, open_notebook, run_all, save, screenshot, wait_until_ran
-from lab_server import JupyterLab
+from lab_server import JupyterLab, poll
 
 ANSWER = ".jp-OutputArea-output .dataoorts-answer"
-PANEL_LATENCY_S = 4
 FOOTER_RE = re.compile(r"^meta/llama-3\.1-8b-instruct · \d+ → \d+ tokens · \$\d\.\d+ · \d+\.\d\d s · offline$")
 
 # Every payload reports to the top window if it ever runs, from any frame or origin.
@@ -332,8 +332,8 @@ def test_panel_sends_with_the_slider_value_while_the_kernel_stays_usable(lab, ne
 
     key = "sk-test-" + secrets.token_hex(8)
     name = "panel.ipynb"
-    # The answer takes LATENCY seconds, long enough to run another cell while it is on its way.
-    with OfflineServer(api_key=key, latency=PANEL_LATENCY_S).start() as endpoint:
+    # The endpoint holds the panel's request until the other cell has run, then answers it.
+    with OfflineServer(api_key=key).start() as offline, HeldEndpoint(offline.url) as endpoint:
         nbformat.write(panel_notebook(endpoint.url, key), lab.root_dir / name)
         page = new_page()
         open_notebook(page, lab, name, workspace("panel"))
@@ -353,8 +353,8 @@ def test_panel_sends_with_the_slider_value_while_the_kernel_stays_usable(lab, ne
         for _ in range(10):
             handle.press("ArrowRight")
         expect(readout).to_have_text("0.70")
-        temperature_set = panel.locator(".widget-checkbox", has=page.locator("label", has_text="set")).first
-        expect(temperature_set.locator("input")).to_be_checked()  # moving it means: send this value
+        temperature_set = slider.locator("xpath=..").locator(".widget-checkbox input")
+        expect(temperature_set).to_be_checked()  # moving it means: send this value
         prompt.click()
         prompt.press_sequentially("Why do we standardise variables?")
         screenshot(page, "panel-2-slider-and-prompt")
@@ -363,21 +363,23 @@ def test_panel_sends_with_the_slider_value_while_the_kernel_stays_usable(lab, ne
         send.click()
         busy = panel.locator("button.widget-button", has_text="Sending")
         expect(busy).to_be_disabled()
+        poll(lambda: endpoint.held == 1, 30, "the panel's request to reach the endpoint")
         run_cell(page, 2)  # while the answer is on its way
         other = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(2).locator(".jp-OutputArea-output")
         expect(other).to_have_text("the kernel answers: 42")
-        assert endpoint.in_flight == 1  # the answer has not come back yet: the kernel was free meanwhile
+        assert endpoint.held == 1 and offline.count == 0  # still in flight: the kernel ran a cell meanwhile
         expect(busy).to_be_disabled()
         screenshot(page, "panel-3-busy-and-another-cell-ran")
 
+        endpoint.release()
         answer = panel.locator(".widget-output .dataoorts-answer")
-        expect(answer).to_be_visible(timeout=(PANEL_LATENCY_S + 30) * 1000)
+        expect(answer).to_be_visible()
         assert "temperature: 0.7" in visible_text(answer.locator("ul"))
         footer = panel.locator(".widget-output .dataoorts-footer")
         assert re.match(r"^meta/llama-3\.1-8b-instruct · \d+ → \d+ tokens · \$\d\.\d+ · \d+\.\d\d s$",
                         visible_text(footer)), visible_text(footer)
         expect(panel.locator(".dataoorts-totals")).to_contain_text("Totals: 1 request ·")
         expect(send).to_be_enabled()
-        assert endpoint.requests[-1]["body"]["data"]["temperature"] == 0.7
+        assert offline.requests[-1]["body"]["data"]["temperature"] == 0.7
         show(answer)
         screenshot(page, "panel-4-answer")
