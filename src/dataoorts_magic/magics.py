@@ -5,6 +5,7 @@ boundary, so a cell fails cleanly with no traceback and "Run All" stops at it.
 """
 from __future__ import annotations
 
+import functools
 import getpass
 import shlex
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from . import explain, history, parse
+from . import explain, history, parse, streaming
 from .errors import LlamaError
 from .interpolate import interpolate
 from .log import LogError
@@ -69,6 +70,16 @@ class LlamaMagics(Magics, LlamaSettings):
                    "sent, oldest dropped to fit the context window; %%llama_history shows it")
     @argument("--no-cache", action="store_true",
               help="skip the response cache for this cell (with cache=on or replay): always ask the endpoint")
+    @argument("--over", default=None, metavar="VAR",
+              help="batch: one request per item of VAR (a list or other iterable, a pandas Series, or a "
+                   "DataFrame's rows); the prompt uses {item} (or a row's {column}); -o gets a BatchResult")
+    @argument("-j", "--concurrency", type=int, default=None, metavar="N",
+              help="requests in flight for --over and --compare (1..64; default: the concurrency setting, 4)")
+    @argument("--compare", default=None, metavar="PARAM=V1,V2,...",
+              help="the prompt once per value of PARAM (model or any parameter, e.g. temperature=0,0.7,1.5), "
+                   "answers side by side; -o gets the list")
+    @argument("--stream", action="store_true", default=None,
+              help="show the answer as it arrives (also the stream setting); a whole answer is shown as usual")
     @line_cell_magic
     def llama(self, line, cell=None):
         """Ask the Llama model; the cell body (or the rest of the line) is the user message.
@@ -80,6 +91,9 @@ class LlamaMagics(Magics, LlamaSettings):
 
         In [3]: %%llama -c tutor
            ...: And how would I test that in Python?
+
+        In [4]: %%llama --over titles -j 8 -o summaries
+           ...: Summarize in one line: {item}
 
         ``{name}`` is replaced by the value of the variable ``name`` (also ``{name.attr}``,
         ``{name[0]}``); braces that do not resolve are left as typed, ``{{``/``}}`` are
@@ -94,31 +108,71 @@ class LlamaMagics(Magics, LlamaSettings):
         if opts.quiet and not opts.out:
             raise UsageError("-q shows nothing, so the answer would be lost: add -o VAR to keep it.")
         system = opts.system
-        if not opts.raw:
+        if not opts.raw and opts.over is None:  # --over fills {item} per item
             namespace = self.shell.user_ns
             prompt = interpolate(prompt, namespace)
             system = interpolate(system, namespace) if system is not None else None
         flags = {name: getattr(opts, name) for name in PARAMS}
         flags.update(model=opts.model, system=system, format=opts.format, no_cache=opts.no_cache)
+        flags.update(stream=opts.stream, concurrency=opts.concurrency)
+        if opts.over is not None or opts.compare is not None:
+            return self._many(prompt, flags, opts)
+        if opts.concurrency is not None:
+            raise UsageError("-j sets the requests in flight for --over and --compare; this cell sends one request.")
+        view = self._live_view(flags, opts)
         with _one_line_errors():
-            response = self.llama_session.ask(prompt, flags, chat=opts.chat)
-        self._show(response, opts)
+            ask = functools.partial(self.llama_session.ask, prompt, flags, chat=opts.chat)
+            response = streaming.watch(ask, view) if view else ask()
+        self._show(response, opts, show=view.finish if view else display)
 
-    def _show(self, response, opts):
+    def _live_view(self, flags, opts):
+        """The in-place display of --stream (or the stream setting), or None."""
+        eff = self.llama_session.effective(flags)
+        if opts.quiet or not eff["stream"]:
+            return None
+        return streaming.LiveAnswer(eff["format"], terminal=streaming.is_terminal(self.shell))
+
+    def _many(self, prompt, flags, opts):
+        """--over and --compare: many requests, -j at a time; OUT keeps what finished, even if interrupted."""
+        from . import batch, compare, progress, runner
+
+        if opts.over is not None and opts.compare is not None:
+            raise UsageError("--over and --compare cannot be combined: use one per cell.")
+        for name, given in (("--chat", opts.chat), ("--stream", opts.stream)):
+            if given:
+                raise UsageError(f"{name} applies to a single request, not to --over or --compare: drop {name}.")
+        session = self.llama_session
+        with _one_line_errors():
+            jobs = batch.check_concurrency(session.effective(flags)["concurrency"])
+            if opts.over is not None:
+                prepared = batch.prepare(session, prompt, flags, opts.over, self.shell.user_ns, raw=opts.raw)
+                shown = value = run = batch.run(session, prepared, jobs, progress.for_shell(self.shell, opts.quiet))
+            else:
+                shown, run = compare.run(session, compare.prepare(session, prompt, flags, opts.compare), jobs)
+                value = run.results
+        if opts.out:
+            self.shell.user_ns[opts.out] = value
+        if not opts.quiet:
+            display(shown)
+        failure = runner.verdict(run, "batch" if opts.over is not None else "comparison", opts.out)
+        if failure:
+            raise UsageError(failure)
+
+    def _show(self, response, opts, show=display):
         try:
             value = response.value
         except ValueError as err:
             response.format = "text"
             if opts.out:
                 self.shell.user_ns[opts.out] = response
-            display(response)
+            show(response)
             kept = f" {opts.out} holds the answer." if opts.out else ""
             raise UsageError(f"The answer is not valid JSON ({err}); it is shown above as text.{kept} "
                              "Ask for JSON only, or use -f text.") from None
         if opts.out:
             self.shell.user_ns[opts.out] = value
         if not opts.quiet:
-            display(response)
+            show(response)
 
     @line_magic
     def llama_key(self, line=""):

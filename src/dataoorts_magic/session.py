@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+import threading
 import time
 
 from . import settings as settings_mod
@@ -16,6 +17,8 @@ from .errors import CacheMissError, LlamaError, ValidationError, MissingKeyError
 from .log import ExchangeLog, LogError, cache_key, log_path
 from .params import PARAMS, cost, model_info, validate
 from .response import LlamaResponse, Usage
+
+_client_lock = threading.Lock()
 
 
 class _Secret(str):
@@ -128,7 +131,7 @@ class LlamaSession:
         try:
             reply = client.chat(req["model"], req["messages"], req["params"], api_key=key,
                                 timeout=eff["timeout"], connect_timeout=eff["connect_timeout"],
-                                max_retries=eff["max_retries"], on_text=on_text)
+                                max_retries=eff["max_retries"], stream=bool(eff["stream"]), on_text=on_text)
         except LlamaError as err:
             self.spending.settle(held, req["model"], error=True)
             self._record(req, error=f"{type(err).__name__}: {err}", secret=key, offline=offline)
@@ -236,10 +239,11 @@ class LlamaSession:
         return eff["api_url"], key, False
 
     def _client_for(self, url: str):
-        if self._client is None:
-            from .client import DataoortsClient
+        with _client_lock:  # --over sends from several threads: they must share one client and pool
+            if self._client is None:
+                from .client import DataoortsClient
 
-            self._client = DataoortsClient(url)
+                self._client = DataoortsClient(url, pool_maxsize=settings_mod.MAX_CONCURRENCY)
         self._client.api_url = url
         return self._client
 

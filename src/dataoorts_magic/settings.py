@@ -17,6 +17,7 @@ from .errors import ValidationError
 from .params import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, PARAMS, coerce
 
 DEFAULT_API_URL = "https://cloud.dataoorts.com/api/v1"
+MAX_CONCURRENCY = 64  # requests in flight for --over / --compare, and the connection pool size
 KEY_ENV = "DATAOORTS_API_KEY"
 FORMATS = ("markdown", "text", "code", "json")
 CACHE_MODES = ("off", "on", "replay")
@@ -61,7 +62,7 @@ class LlamaSettings(Configurable):
     timeout = Float(120.0, min=0.1, help="read timeout in seconds").tag(config=True)
     connect_timeout = Float(10.0, min=0.1, help="connect timeout in seconds").tag(config=True)
     max_retries = Int(2, min=0, max=10, help="retries of transient failures (429, 5xx, timeouts)").tag(config=True)
-    concurrency = Int(4, min=1, max=64, help="requests in flight for --over and --compare").tag(config=True)
+    concurrency = Int(4, min=1, max=MAX_CONCURRENCY, help="requests in flight for --over and --compare").tag(config=True)
     format = Enum(FORMATS, "markdown", help="how answers are shown: markdown, text, code or json").tag(config=True)
     stream = Bool(False, help="ask for a stream and render the answer as it arrives").tag(config=True)
     log = Bool(None, allow_none=True, help="log every exchange to SQLite; None = $DATAOORTS_MAGIC_LOG or on").tag(config=True)

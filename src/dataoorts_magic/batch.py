@@ -1,0 +1,251 @@
+"""``%%llama --over VAR``: one request per item of VAR, answers kept in a ``BatchResult``.
+
+:func:`items_of` reads VAR (a list, tuple or any iterable; a pandas Series, index kept; a
+DataFrame, one item per row with its columns as fields); :func:`prepare` builds and checks
+every request before anything is sent; :func:`run` sends them through the session (see
+:mod:`runner`) and returns the :class:`BatchResult`, a sequence of ``LlamaResponse`` (or the
+error of an item) in input order. pandas is imported only when VAR is a pandas object.
+"""
+from __future__ import annotations
+
+import html
+import re
+from collections import ChainMap
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .errors import ValidationError
+from .interpolate import _pandas_kind, fields, interpolate
+from .progress import seconds
+from .response import LlamaResponse, Usage, format_cost
+from .runner import NotSent, failed, gather
+from .settings import MAX_CONCURRENCY
+
+SHOWN_ROWS = 50  # rows in the display; the result holds them all
+SHOWN_CHARS = 160  # characters of an item or an answer in the display
+_ROOT = re.compile(r"[^\W\d]\w*")
+
+
+@dataclass
+class Batch:
+    """VAR read as items: ``labels`` (positions, or the pandas index), ``items`` (what ``{item}``
+    gives), ``columns`` (a DataFrame's fields per row, else empty dicts), ``source`` (VAR if pandas)."""
+
+    name: str
+    labels: list
+    items: list
+    columns: list
+    kind: str = "iterable"
+    source: object = None
+    requests: list = field(default_factory=list)
+
+
+def check_concurrency(value) -> int:
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise ValidationError(f"-j {value} is out of range: use 1 to {MAX_CONCURRENCY} requests in flight.")
+    return value
+
+
+def items_of(value, name: str) -> Batch:
+    """Read VAR as a batch, or explain why it is not one."""
+    if isinstance(value, (str, bytes, bytearray)):
+        raise ValidationError(f"--over {name}: {name} is a {type(value).__name__}, not a batch (a string would "
+                              f"be split into characters). Put the texts in a list: {name} = [...].")
+    kind = _pandas_kind(value)
+    if kind == "DataFrame":
+        names = [c for c in value.columns if isinstance(c, str) and c.isidentifier()]
+        rows = [dict(zip(value.columns, row)) for row in value.itertuples(index=False, name=None)]
+        return Batch(name, list(value.index), [value.iloc[i] for i in range(len(value))],
+                     [{c: row[c] for c in names} for row in rows], "DataFrame", value)
+    if kind == "Series":
+        return Batch(name, list(value.index), list(value), [{} for _ in range(len(value))], "Series", value)
+    try:
+        items = list(value)
+    except TypeError:
+        raise ValidationError(f"--over {name}: {name} is a {type(value).__name__}, which cannot be iterated: "
+                              "give a list, tuple, pandas Series or DataFrame.") from None
+    return Batch(name, list(range(len(items))), items, [{} for _ in items])
+
+
+def _uses(text: str | None, names: set) -> bool:
+    return any(_ROOT.match(f).group() in names for f in fields(text or "") if _ROOT.match(f))
+
+
+def prepare(session, prompt: str, flags: dict, name: str, namespace, raw: bool = False) -> Batch:
+    """Read ``namespace[name]`` and build one checked request per item; nothing is sent.
+
+    Per item the prompt and system text are filled from ``{item}``, the row's columns and
+    then the user's variables. Parameters are checked once for all (an error stops the batch
+    here); an item whose own prompt is unusable (e.g. empty) keeps the error as its outcome.
+    """
+    if raw:
+        raise ValidationError("--raw turns off {item}, which --over needs: drop --raw "
+                              "(write {{ and }} for literal braces).")
+    if name not in namespace:
+        raise ValidationError(f"--over {name}: there is no variable {name}; define it first, "
+                              f"e.g. {name} = ['first', 'second'].")
+    batch = items_of(namespace[name], name)
+    names = {"item", *(c for row in batch.columns[:1] for c in row)}
+    system = flags.get("system")
+    if not (_uses(prompt, names) or _uses(system, names)):
+        hint = f" or a column such as {{{sorted(names - {'item'})[0]}}}" if len(names) > 1 else ""
+        raise ValidationError(f"The prompt does not use {{item}}{hint}, so every request of --over {name} "
+                              "would be the same: put {item} where each value should go.")
+    for item, columns in zip(batch.items, batch.columns):
+        scope = ChainMap({"item": item}, columns, namespace)
+        try:
+            batch.requests.append(session.request(
+                interpolate(prompt, scope),
+                {**flags, "system": interpolate(system, scope) if system is not None else None, "stream": False}))
+        except ValidationError as err:
+            batch.requests.append(err)
+    if batch.requests and all(isinstance(r, ValidationError) for r in batch.requests):
+        raise batch.requests[0]
+    return batch
+
+
+def run(session, batch: Batch, concurrency: int, progress=None) -> "BatchResult":
+    """Send the prepared batch ``concurrency`` at a time; the result holds every item's outcome."""
+    outcome = gather(session.send, batch.requests, check_concurrency(concurrency), progress)
+    return BatchResult(outcome.results, batch.labels, batch.items, kind=batch.kind, source=batch.source,
+                       elapsed=outcome.elapsed, interrupted=outcome.interrupted, stopped_by=outcome.stopped_by)
+
+
+def _short(value, limit: int = SHOWN_CHARS) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+class BatchResult(Sequence):
+    """The answers of ``--over``, in input order: ``r[i]`` is a ``LlamaResponse``, or the error of item i.
+
+    ``labels`` are the item positions (or the Series/DataFrame index); ``texts`` the answers
+    (None where an item failed); ``errors`` maps a label to its one-line message; ``usage`` and
+    ``cost`` add up the answers; ``to_series()`` / ``to_frame()`` need pandas.
+    """
+
+    def __init__(self, results, labels, items, *, kind="iterable", source=None, elapsed=0.0,
+                 interrupted=False, stopped_by=None):
+        self.results = list(results)
+        self.labels = list(labels)
+        self.items = list(items)
+        self.kind, self.source = kind, source
+        self.elapsed, self.interrupted, self.stopped_by = elapsed, interrupted, stopped_by
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __getitem__(self, index):
+        return self.results[index]
+
+    @property
+    def responses(self) -> list[LlamaResponse]:
+        return [r for r in self.results if isinstance(r, LlamaResponse)]
+
+    @property
+    def texts(self) -> list:
+        return [r.text if isinstance(r, LlamaResponse) else None for r in self.results]
+
+    @property
+    def errors(self) -> dict:
+        return {label: str(r) for label, r in zip(self.labels, self.results) if failed(r)}
+
+    @property
+    def finished(self) -> int:
+        return sum(not isinstance(r, NotSent) for r in self.results)
+
+    @property
+    def usage(self) -> Usage | None:
+        """Tokens of every answer that reported usage (None if none did)."""
+        counted = [r.usage for r in self.responses if r.usage is not None]
+        if not counted:
+            return None
+        return Usage(*(sum(getattr(u, k) for u in counted) for k in ("prompt_tokens", "completion_tokens",
+                                                                      "total_tokens")))
+
+    @property
+    def cost(self) -> float | None:
+        """USD of all answers; None when any answer's cost is unknown."""
+        costs = [r.cost for r in self.responses]
+        return None if any(c is None for c in costs) else sum(costs)
+
+    def _index(self):
+        return self.source.index if self.kind in ("Series", "DataFrame") else None
+
+    def to_series(self, name: str = "answer"):
+        """The answers as a pandas Series (None where an item failed), with VAR's index."""
+        import pandas as pd
+
+        return pd.Series(self.texts, index=self._index(), name=name, dtype=object)
+
+    def to_frame(self):
+        """A DataFrame: VAR's columns (or ``item``), then answer, error, tokens, cost and seconds."""
+        import pandas as pd
+
+        def col(attr):
+            return [getattr(r, attr) if isinstance(r, LlamaResponse) else None for r in self.results]
+
+        extra = {"answer": self.texts,
+                 "error": [str(r) if failed(r) else None for r in self.results],
+                 "prompt_tokens": [r.usage.prompt_tokens if getattr(r, "usage", None) else None for r in self.results],
+                 "completion_tokens": [r.usage.completion_tokens if getattr(r, "usage", None) else None
+                                       for r in self.results],
+                 "cost": col("cost"), "elapsed": col("elapsed")}
+        if self.kind == "DataFrame":
+            frame = self.source.copy()
+        else:
+            frame = pd.DataFrame({"item": self.items}, index=self._index())
+        for key, values in extra.items():
+            frame[key if key not in frame.columns else f"{key}_llama"] = pd.Series(values, index=frame.index,
+                                                                                dtype=object)
+        return frame
+
+    # --- display ---------------------------------------------------------------------------
+    def totals(self) -> str:
+        """One line: requests, failures, tokens, cost, wall time (and how the run ended)."""
+        fails = len(self.errors)
+        parts = [f"{len(self)} requests"]
+        if fails:
+            parts.append(f"{fails} failed")
+        usage = self.usage
+        parts.append("usage not reported" if usage is None else
+                     f"{usage.prompt_tokens:,} → {usage.completion_tokens:,} tokens")
+        parts.append(format_cost(self.cost))
+        parts.append(f"{seconds(self.elapsed)} wall")
+        if self.interrupted:
+            parts.append(f"interrupted after {self.finished} of {len(self)}")
+        elif self.stopped_by is not None:
+            parts.append(f"stopped after {self.finished} of {len(self)}")
+        return " · ".join(parts)
+
+    def _rows(self):
+        for label, item, result in list(zip(self.labels, self.items, self.results))[:SHOWN_ROWS]:
+            shown = item if self.kind != "DataFrame" else ", ".join(f"{k}={v}" for k, v in item.items())
+            answer = _short(result.text) if isinstance(result, LlamaResponse) else f"⚠ {_short(result)}"
+            yield _short(label, 30), _short(shown), answer, failed(result)
+
+    def _more(self) -> str:
+        hidden = len(self) - SHOWN_ROWS
+        return f"… {hidden} more rows (all {len(self)} are in the result)" if hidden > 0 else ""
+
+    def __repr__(self) -> str:
+        lines = [f"BatchResult over {len(self)} items"]
+        for label, item, answer, _ in self._rows():
+            lines.append(f"[{label}] {item}\n    → {answer}")
+        if self._more():
+            lines.append(self._more())
+        lines.append(f"-- {self.totals()}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        cell = "<td style='text-align:left;vertical-align:top'>"
+        rows = "".join(
+            f"<tr>{cell}{html.escape(label)}</td>{cell}{html.escape(item)}</td>"
+            f"{cell}<span style='color:{'#b00' if bad else 'inherit'}'>{html.escape(answer)}</span></td></tr>"
+            for label, item, answer, bad in self._rows())
+        more = f"<div>{html.escape(self._more())}</div>" if self._more() else ""
+        return ("<table class='dataoorts-batch'><thead><tr><th style='text-align:left'></th>"
+                "<th style='text-align:left'>item</th><th style='text-align:left'>answer</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>{more}"
+                f"<div class='dataoorts-footer' style='color:#666;font-size:85%'>{html.escape(self.totals())}</div>")
+

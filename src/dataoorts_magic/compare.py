@@ -1,0 +1,97 @@
+"""``%%llama --compare PARAM=V1,V2,...``: the same prompt once per value, answers side by side.
+
+:func:`parse` reads the option (values checked with the parameter's type), :func:`prepare`
+builds one checked request per value (ranges checked for the model, nothing sent), :func:`run`
+sends them through the session concurrently and returns a :class:`Comparison`, a display
+with one column per value headed ``PARAM=value``. ``--out`` gets the plain list of answers.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from .errors import ModelNotFoundError, PermissionDeniedError, ValidationError
+from .params import PARAMS, coerce
+from .response import LlamaResponse
+from .runner import STOP_ON, Outcome, failed, gather
+
+COMPARABLE = ("model", *PARAMS)
+
+
+def parse(spec: str) -> tuple[str, list[str], list]:
+    """``"temperature=0,0.7"`` -> ``("temperature", ["0", "0.7"], [0.0, 0.7])`` (name, as typed, typed)."""
+    name, eq, text = spec.partition("=")
+    name = name.strip().lstrip("-").replace("-", "_")
+    if not eq or not name:
+        raise ValidationError(f"--compare {spec!r} is not PARAM=V1,V2,...: e.g. --compare temperature=0,0.7,1.5.")
+    if name not in COMPARABLE:
+        raise ValidationError(f"--compare {name}: not a parameter; compare one of {', '.join(COMPARABLE)}.")
+    typed = [value.strip() for value in text.split(",")]
+    if not text.strip() or any(not value for value in typed):
+        raise ValidationError(f"--compare {name}= has an empty value: give values separated by commas, "
+                              f"e.g. --compare {name}={'a,b' if name == 'model' else '0,1'}.")
+    values = typed if name == "model" else [coerce(name, value) for value in typed]
+    return name, typed, values
+
+
+@dataclass
+class Plan:
+    name: str
+    headers: list[str]
+    requests: list
+
+
+def prepare(session, prompt: str, flags: dict, spec: str) -> Plan:
+    """One checked request per value (each validated against its model's ranges); nothing is sent."""
+    name, typed, values = parse(spec)
+    if flags.get(name) is not None:
+        raise ValidationError(f"{name} is given both as a flag and in --compare: keep only --compare {name}=...")
+    requests = [session.request(prompt, {**flags, name: value, "stream": False}) for value in values]
+    return Plan(name, [f"{name}={shown}" for shown in typed], requests)
+
+
+def run(session, plan: Plan, concurrency: int) -> tuple["Comparison", Outcome]:
+    """Send the plan's requests concurrently; a model that fails on its own does not stop the others."""
+    stop_on = STOP_ON
+    if plan.name == "model":
+        stop_on = tuple(k for k in STOP_ON if k not in (ModelNotFoundError, PermissionDeniedError))
+    outcome = gather(session.send, plan.requests, concurrency, stop_on=stop_on)
+    return Comparison(plan.headers, outcome.results), outcome
+
+
+def _bundle(response: LlamaResponse) -> tuple[dict, dict]:
+    try:
+        return response._repr_mimebundle_()
+    except ValueError:  # -f json and this answer is not JSON: show it as text
+        response.format = "text"
+        return response._repr_mimebundle_()
+
+
+class Comparison:
+    """Columns headed ``PARAM=value``, each the rendered answer with its usage, or its error."""
+
+    def __init__(self, headers: list[str], results: list):
+        self.headers = list(headers)
+        self.results = list(results)
+
+    def __repr__(self) -> str:
+        parts = []
+        for header, result in zip(self.headers, self.results):
+            body = f"⚠ {result}" if failed(result) else _bundle(result)[0]["text/plain"]
+            parts.append(f"── {header} ──\n{body}")
+        return "\n\n".join(parts)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        columns = []
+        for header, result in zip(self.headers, self.results):
+            if failed(result):
+                body = f"<div style='color:#b00'>{html.escape(str(result))}</div>"
+            else:
+                body = _bundle(result)[0]["text/html"]  # sanitized by render, footer included
+            columns.append("<div style='flex:1 1 0;min-width:16em;overflow-x:auto'>"
+                           f"<div style='font-weight:bold;border-bottom:1px solid #ccc;margin-bottom:.4em'>"
+                           f"{html.escape(header)}</div>{body}</div>")
+        data = {"text/html": f"<div class='dataoorts-compare' style='display:flex;gap:1.2em'>{''.join(columns)}</div>",
+                "text/plain": repr(self)}
+        metadata = [None if failed(r) else r.metadata()["dataoorts_magic"] for r in self.results]
+        return data, {"dataoorts_magic": {"compare": dict(zip(self.headers, metadata))}}
