@@ -9,7 +9,6 @@ in its footer, and each notebook shows what it is there to teach.
 """
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -29,6 +28,18 @@ def outputs(cell) -> list[dict]:
 def answers_of(nb) -> list[dict]:
     """Every display of a ``LlamaResponse`` (they carry the provenance metadata)."""
     return [o for c in nb.cells for o in outputs(c) if "dataoorts_magic" in o.get("metadata", {})]
+
+
+def provenance(answer: dict) -> list[dict]:
+    """The metadata of each answer in a display: one, or one per column of a --compare."""
+    meta = answer["metadata"]["dataoorts_magic"]
+    return [m for m in meta["compare"].values() if m] if "compare" in meta else [meta]
+
+
+def footers(answer: dict) -> list[str]:
+    """The footer lines in a display's plain text (one per answer shown)."""
+    text = answer["data"]["text/plain"]
+    return [line[3:] for line in text.split("\n") if line.startswith("-- meta/")]
 
 
 def html_of(nb) -> str:
@@ -91,9 +102,10 @@ def test_notebook_runs_offline_and_every_answer_says_so(path, executed):
     answers = answers_of(nb)
     assert answers, f"{path.name} shows no answer"
     for answer in answers:
-        assert answer["metadata"]["dataoorts_magic"]["offline"] is True
-        footer = answer["data"]["text/plain"].rsplit("\n-- ", 1)[1]
-        assert footer.startswith("meta/llama-3.1-8b-instruct") and "offline" in footer, footer
+        made = provenance(answer)
+        assert made and all(m["offline"] is True for m in made)
+        shown = footers(answer)
+        assert len(shown) == len(made) and all(" · offline" in footer for footer in shown), shown
     for cell in nb.cells:
         errors = [o for o in outputs(cell) if o["output_type"] == "error"
                   or (o.get("name") == "stderr" and "Error" in o.get("text", ""))]
@@ -118,7 +130,6 @@ def test_quickstart_shows_formats_options_and_the_error(executed):
     assert len(stderr) == 1 and stderr[0].startswith("UsageError:") and "temperature" in stderr[0]
     printed = [o["text"] for c in nb.cells if c.source == "print(snippet)" for o in outputs(c)]
     assert printed and printed[0].strip() and "```" not in printed[0]  # -f code: -o got the bare source
-    assert json.dumps(answers_of(nb)).count('"offline": true') == len(answers_of(nb))
 
 
 def cell_outputs(nb, source_start: str) -> list[list[dict]]:
@@ -140,7 +151,7 @@ def test_conversations_resend_history_then_cache_replay_and_budget(executed):
     assert prompt_tokens[1] > 5 * prompt_tokens[0]
     assert "written to tutor.md" in plain(cell_outputs(nb, "%llama_history tutor --export")[0])
     assert "top-level keys in tutor.json" in text_of(nb)
-    cached = [a["metadata"]["dataoorts_magic"] for a in answers_of(nb) if a["metadata"]["dataoorts_magic"]["cached"]]
+    cached = [m for a in answers_of(nb) for m in provenance(a) if m["cached"]]
     assert len(cached) == 2 and all(c["cost"] == 0 for c in cached)  # the cache=on repeat and the replay
     replayed = cell_outputs(nb, "%%llama --seed 7\nGive one tip for reading a box plot.")
     recorded_text, replayed_text = (plain(outs).split("\n-- ")[0] for outs in replayed)
@@ -148,3 +159,48 @@ def test_conversations_resend_history_then_cache_replay_and_budget(executed):
     assert "No recorded answer" in plain(cell_outputs(nb, "%%llama --seed 7\nGive one tip for reading a scatter")[0])
     refused = plain(cell_outputs(nb, "%%llama -n 8000")[0])
     assert refused.startswith("UsageError: Budget reached") and "nothing was sent" in refused
+
+
+def test_teaching_parameters_compares_values_side_by_side_and_opens_the_panel(executed):
+    nb = executed(REPO / "notebooks" / "teaching_parameters.ipynb")
+    shown = text_of(nb)
+    assert "identical answers at temperature 0: True" in shown
+    assert "seed 42 again, identical: True" in shown and "seed 7, identical to seed 42: False" in shown
+    (temperatures,) = cell_outputs(nb, "%%llama --compare temperature=0,0.6,1.5")
+    sent = [m["params"].get("temperature") for m in provenance(temperatures[0])]
+    assert sent == [0, 0.6, 1.5]
+    page = temperatures[0]["data"]["text/html"]
+    assert all(f"temperature={v}" in page for v in ("0", "0.6", "1.5")) and page.count("<div class=\"dataoorts-answer\">") == 3
+    for start, param in (("%%llama -t 1.2 --compare top_p", "top_p"), ("%%llama --compare frequency", "frequency_penalty")):
+        (outs,) = cell_outputs(nb, start)
+        assert all(param in m["params"] for m in provenance(outs[0]))
+    refused = plain(cell_outputs(nb, "%%llama --compare top_k=1,80")[0])
+    assert refused.startswith("UsageError: top_k=80") and "1 to 50" in refused
+    (panel,) = cell_outputs(nb, "%llama_panel")
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in panel)
+    # The worked table of temperatures: at T=0 the best word has it all, at T=3 it has about a quarter.
+    (table,) = [o["data"]["text/plain"] for c in nb.cells if c.source.startswith('percent_table({f"T=')
+                for o in outputs(c)]
+    assert table.split("\n")[1].split() == ["mat", "100.0", "97.8", "68.1", "50.2", "38.9", "26.4"]
+
+
+def test_exploratory_analysis_labels_every_review_joins_them_back_and_reports_cost(executed):
+    import pandas as pd
+
+    data = pd.read_csv(REPO / "notebooks" / "data" / "reviews.csv")
+    assert list(data.columns) == ["review_id", "product", "stars", "review"] and len(data) == 50
+    assert set(data["stars"]) == {1, 2, 3, 4, 5} and data["product"].nunique() == 5
+    nb = executed(REPO / "notebooks" / "exploratory_analysis.ipynb")
+    (batch,) = cell_outputs(nb, "%%llama --over reviews")
+    assert "-- 50 requests · " in plain(batch) and "failed" not in plain(batch)
+    assert "<table class='dataoorts-batch'>" in "".join(o.get("data", {}).get("text/html", "") for o in batch)
+    (joined,) = cell_outputs(nb, "LABELS = ")
+    assert "label" in plain(joined) and "unclear" in plain(joined)  # offline answers are echoes, parsed as unclear
+    shown = text_of(nb)
+    assert "labels agreeing with the stars: 0%; unclear: 50 of 50" in shown
+    (summaries,) = cell_outputs(nb, "%%llama --over texts")
+    assert "-- 5 requests · " in plain(summaries)
+    (with_summary,) = cell_outputs(nb, 'stats["summary"]')
+    assert all(product in plain(with_summary) for product in data["product"].unique())
+    assert "classification   50 requests" in shown and "summaries         5 requests" in shown
+    assert "100,000 reviews about $" in shown
