@@ -51,16 +51,28 @@ plt.ylabel("count")
 plt.show()
 ```
 
+## Common mistakes
+
+1. Comparing two histograms drawn with different bin widths or different axis ranges.
+2. Reading the height of a bar as a probability when the bins are not of equal width.
+3. Forgetting that the choice of the first bin edge can move a peak from one bar to the next.
+4. Treating an empty bin as proof that no such values exist, when the sample was simply small.
+5. Drawing a smooth curve over the bars and then reading the curve as if it were the data.
+
 In short: read the axes, try a few bin widths, and describe centre, spread and shape in one sentence
 each. Compare with a box plot when you want the median and quartiles at a glance, and remember that
-the area of each bar, not only its height, carries the count when bins have different widths.
+the area of each bar, not only its height, carries the count when bins have different widths. With two groups, overlay them with transparency
+or draw them side by side on the same axis range, never on axes that start at different values.
 """
 ENVELOPE = json.dumps({"errors": [], "messages": [], "success": True, "result": {
     "response": ANSWER, "usage": {"prompt_tokens": 20, "completion_tokens": 480, "total_tokens": 500}}}).encode()
 
 
 class _Fixed(BaseHTTPRequestHandler):
+    """Answers every POST with the same envelope, like a real server: keep-alive, no Nagle delay."""
+
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
