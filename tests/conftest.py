@@ -27,6 +27,11 @@ def magics(ip):
     return ip.magics_manager.registry["LlamaMagics"]
 
 
+@pytest.fixture
+def tool_magics(ip):
+    return ip.magics_manager.registry["LlamaToolMagics"]
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
     """Each test starts with no Dataoorts variables set, its own data folder and default settings."""

@@ -10,8 +10,8 @@ from dataoorts_magic import explain
 
 
 @pytest.fixture
-def no_error_yet(ip, magics, monkeypatch):
-    magics.last_error.last = None
+def no_error_yet(ip, tool_magics, monkeypatch):
+    tool_magics.last_error.last = None
     for name in ("last_type", "last_value", "last_traceback", "last_exc"):
         monkeypatch.delattr(sys, name, raising=False)
 
@@ -74,9 +74,9 @@ def test_the_key_in_an_error_message_is_never_sent_or_shown(ip, online, no_error
     assert KEY not in everything_shown(cap)
 
 
-def test_error_display_is_unchanged(ip, magics):
+def test_error_display_is_unchanged(ip, tool_magics):
     assert ip.custom_exceptions == ()
-    assert magics.last_error.post_run_cell in ip.events.callbacks["post_run_cell"]
+    assert tool_magics.last_error.post_run_cell in ip.events.callbacks["post_run_cell"]
 
 
 def test_an_error_from_before_the_extension_was_loaded_is_found_in_sys(ip, no_error_yet):

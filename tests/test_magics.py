@@ -324,11 +324,15 @@ def test_help_lists_every_option(ip):
 def test_unload_and_reload_leave_one_registration(ip, online):
     ip.run_line_magic("reload_ext", "dataoorts_magic")
     ip.run_line_magic("reload_ext", "dataoorts_magic")
-    assert sum(type(c).__name__ == "LlamaMagics" for c in ip.configurables) == 1
+    for cls in ("LlamaMagics", "LlamaToolMagics"):
+        assert sum(type(c).__name__ == cls for c in ip.configurables) == 1
+    recorders = [cb for cb in ip.events.callbacks["post_run_cell"] if "ErrorRecorder" in repr(cb)]
+    assert len(recorders) == 1  # %llama_explain's listener is not added twice
     result, _ = run(ip, "%%llama\nHi")
     assert result.success
     ip.run_line_magic("unload_ext", "dataoorts_magic")
     assert "llama" not in ip.magics_manager.magics["cell"]
+    assert not any(n.startswith("llama") for n in ip.magics_manager.magics["line"])
     assert not any(type(c).__name__ == "LlamaMagics" for c in ip.configurables)
     ip.run_line_magic("load_ext", "dataoorts_magic")
     assert "llama" in ip.magics_manager.magics["line"]
