@@ -172,6 +172,12 @@ class BudgetExceededError(LlamaError):
     fix = "Raise it with %llama_config budget=<USD> or remove it with budget=none."
 
 
+class LogError(LlamaError):
+    """The log file could not be opened, read or written (the answer is still shown)."""
+
+    what = "The log could not be used"
+
+
 class CacheMissError(LlamaError):
     what = "No recorded answer for this request"
     fix = "Run it once with cache=on (or cache=off) to record it, or ship the log that has it."

@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from .errors import LlamaError, redact
+from .errors import LogError, redact
 
 LOG_NAME = "log.sqlite3"
 HOME_ENV = "DATAOORTS_MAGIC_HOME"
@@ -84,12 +84,6 @@ COLUMNS = ("time", "session", "conversation", "model", "messages", "params", "ca
            "prompt_tokens", "completion_tokens", "total_tokens", "cost", "elapsed", "status", "error",
            "cached", "offline")
 _INSERT = f"INSERT INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-
-
-class LogError(LlamaError):
-    """The log file could not be opened, read or written."""
-
-    what = "The log could not be used"
 
 
 def log_path(environ=os.environ) -> Path:

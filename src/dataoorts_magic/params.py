@@ -10,7 +10,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 from .errors import ValidationError
 
@@ -71,7 +71,7 @@ class Model:
 @lru_cache(maxsize=1)
 def models() -> dict[str, Model]:
     """The model table, read once from the package's ``models.json``."""
-    rows = json.loads(resources.files(__package__).joinpath("models.json").read_text("utf-8"))
+    rows = json.loads(Path(__file__).with_name("models.json").read_text("utf-8"))
     table = {}
     for row in rows:
         ranges = {}

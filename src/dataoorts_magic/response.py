@@ -6,7 +6,6 @@ each ending with the footer line, plus metadata that records how the answer was 
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 from dataclasses import asdict, dataclass, field
@@ -36,6 +35,8 @@ class Usage:
 
 def messages_sha256(messages: list) -> str:
     """A stable fingerprint of what was sent, for provenance."""
+    import hashlib
+
     canonical = json.dumps(messages, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

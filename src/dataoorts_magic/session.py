@@ -5,7 +5,7 @@ Every front door (``%%llama``, the panel, ``--over``, ``--compare``) calls
 """
 from __future__ import annotations
 
-import secrets
+import os
 import sys
 import threading
 import time
@@ -13,8 +13,7 @@ import time
 from . import settings as settings_mod
 from .budget import Spending
 from .conversations import Conversation, Conversations, estimate_tokens
-from .errors import CacheMissError, LlamaError, ValidationError, MissingKeyError
-from .log import ExchangeLog, LogError, cache_key, log_path
+from .errors import CacheMissError, LlamaError, LogError, ValidationError, MissingKeyError
 from .params import PARAMS, cost, model_info, validate
 from .response import LlamaResponse, Usage
 
@@ -38,7 +37,7 @@ class LlamaSession:
         self._client = None
         self._warned: set[str] = set()
         self._stderr = stderr
-        self.id = secrets.token_hex(8)  # this session's rows in the log
+        self.id = os.urandom(8).hex()  # this session's rows in the log
         self.conversations = Conversations()
         self.spending = Spending()
         self._log: ExchangeLog | None = None
@@ -153,6 +152,8 @@ class LlamaSession:
     # --- cache, log and conversation ---------------------------------------------------------
     def exchange_log(self) -> ExchangeLog:
         """The log at the current ``log_path()`` (DATAOORTS_MAGIC_HOME is read at call time)."""
+        from .log import ExchangeLog, log_path  # sqlite3 and hashlib only once a request is made
+
         path = log_path()
         if self._log is None or self._log.path != path:
             if self._log is not None:
@@ -165,6 +166,8 @@ class LlamaSession:
         eff = req["settings"]
         if eff["cache"] == "off":
             return None
+        from .log import cache_key
+
         start = time.perf_counter()
         book = self.exchange_log()
         if eff["cache"] == "replay" and not book.path.exists():
@@ -231,7 +234,7 @@ class LlamaSession:
         key = settings_mod.read_key(self._key)
         if not key:
             raise MissingKeyError()
-        from .client import insecure_endpoint_warning
+        from .endpoint_url import insecure_endpoint_warning
 
         warning = insecure_endpoint_warning(eff["api_url"])
         if warning:
