@@ -312,3 +312,71 @@ def test_the_line_magic_takes_over_too(ip, online):
     result, _ = run(ip, "%llama --over xs -q -o out Spell {item} backwards")
     assert result.success
     assert sorted(prompts(online)) == ["Spell alpha backwards", "Spell beta backwards"]
+
+
+def totals_line(text: str) -> str:
+    return text.rstrip().rsplit("\n", 1)[-1]
+
+
+def test_the_display_records_each_answers_provenance_and_says_offline(ip, monkeypatch):
+    monkeypatch.setenv("DATAOORTS_OFFLINE", "1")
+    ip.user_ns["xs"] = ["one", "two", "three"]
+    result, cap = run(ip, "%%llama --over xs -t 0.3 -o out\nAbout {item}")
+    assert result.success, cap.stderr
+    out, shown = ip.user_ns["out"], cap.outputs[-1]
+    assert totals_line(shown.data["text/plain"]).endswith(" wall · offline")
+    assert " wall · offline</div>" in shown.data["text/html"]
+    made = shown.metadata["dataoorts_magic"]["batch"]
+    # what every answer shares, once; then one entry per row, in input order
+    assert (made["model"], made["params"], made["offline"]) == (out[0].model, out[0].params, True)
+    assert made["params"]["temperature"] == 0.3
+    assert [m["prompt_sha256"] for m in made["items"]] == [r.prompt_sha256 for r in out]
+    assert [m["usage"]["completion_tokens"] for m in made["items"]] == [r.usage.completion_tokens for r in out]
+    assert [(m["cost"], m["cached"]) for m in made["items"]] == [(r.cost, r.cached) for r in out]
+    assert all("params" not in m and "model" not in m for m in made["items"])  # compact: no repeats
+    assert made["totals"]["requests"] == 3 and made["totals"]["failed"] == 0
+    assert made["totals"]["usage"]["total_tokens"] == out.usage.total_tokens
+    assert made["totals"]["cost"] == pytest.approx(out.cost)
+
+
+def test_a_failed_item_is_recorded_with_its_error_and_only_shown_rows_are_listed(ip, endpoint, monkeypatch):
+    import dataoorts_magic.batch as batch
+
+    monkeypatch.setattr(batch, "SHOWN_ROWS", 3)
+    endpoint(script=[{}, {"status": 400, "code": 5006, "message": "Bad input: tokens"}])
+    ip.user_ns["xs"] = ["one", "two", "three", "four"]
+    result, cap = run(ip, "%%llama --over xs -j 1 -o out\nAbout {item}")
+    assert result.success, cap.stderr
+    out, shown = ip.user_ns["out"], cap.outputs[-1]
+    assert "offline" not in totals_line(shown.data["text/plain"])  # a real endpoint answered
+    made = shown.metadata["dataoorts_magic"]["batch"]
+    assert made["offline"] is False and made["totals"]["requests"] == 4 and made["totals"]["failed"] == 1
+    assert len(made["items"]) == 3  # the rows the display shows; the totals count them all
+    assert made["items"][1] == {"error": out.errors[1]} and "Bad input: tokens" in made["items"][1]["error"]
+    assert made["items"][2]["prompt_sha256"] == out[2].prompt_sha256
+
+
+def test_repeated_series_labels_keep_every_failed_item(ip, endpoint):
+    bad = {"status": 400, "code": 5006, "message": "Bad input: tokens"}
+    endpoint(script=[bad, bad])
+    s = pd.Series(["red", "green", "blue"], index=pd.Index(["x", "x", "y"], name="key"))
+    ip.user_ns["colours"] = s
+    result, cap = run(ip, "%%llama --over colours -j 1 -o out\nA poem about {item}")
+    assert result.success, cap.stderr
+    out = ip.user_ns["out"]
+    # the two failures share the label "x": keyed by position, neither is lost
+    assert sorted(out.errors) == [0, 1] and all("Bad input: tokens" in e for e in out.errors.values())
+    assert [(i, label) for i, label, _ in out.failures] == [(0, "x"), (1, "x")]
+    assert "3 requests · 2 failed" in totals_line(cap.outputs[-1].data["text/plain"])
+    series, frame = out.to_series(), out.to_frame()
+    assert series.index.equals(s.index) and list(series.isna()) == [True, True, False]
+    assert frame.index.equals(s.index) and frame["error"].notna().tolist() == [True, True, False]
+    assert asked(frame["answer"].iloc[2]) == "A poem about blue"
+
+
+def test_unique_series_labels_key_the_errors(ip, endpoint):
+    endpoint(script=[{}, {"status": 400, "code": 5006, "message": "Bad input: tokens"}])
+    ip.user_ns["colours"] = pd.Series(["red", "green"], index=["r", "g"])
+    result, _ = run(ip, "%%llama --over colours -j 1 -q -o out\nA poem about {item}")
+    out = ip.user_ns["out"]
+    assert result.success and list(out.errors) == ["g"] and out.failures == [(1, "g", out.errors["g"])]

@@ -30,8 +30,9 @@ def test_one_request_per_value_shown_as_columns(ip, online):
     assert html.count('class="dataoorts-footer"') == 3 and html.count("→") == 3  # each column's usage
     plain = bundle.data["text/plain"]
     assert "── temperature=0 ──" in plain and "── temperature=1.5 ──" in plain
-    assert [m["params"]["temperature"] for m in bundle.metadata["dataoorts_magic"]["compare"].values()] == \
-        [0.0, 0.7, 1.5]
+    made = bundle.metadata["dataoorts_magic"]["compare"]
+    assert [(m["column"], m["params"]["temperature"]) for m in made] == \
+        [("temperature=0", 0.0), ("temperature=0.7", 0.7), ("temperature=1.5", 1.5)]
 
 
 def test_seed_and_top_k_values_are_whole_numbers(ip, online):
@@ -53,6 +54,9 @@ def test_models_compare_and_a_bad_model_fails_only_its_column(ip, online):
     assert isinstance(out[0], Exception) and "No such model" in str(out[0]) and isinstance(out[1], LlamaResponse)
     html = cap.outputs[-1].data["text/html"]
     assert "model=&lt;b&gt;nope&lt;/b&gt;" in html and "<b>nope" not in html
+    failed, answered = cap.outputs[-1].metadata["dataoorts_magic"]["compare"]
+    assert failed["column"] == "model=<b>nope</b>" and "No such model" in failed["error"] and "usage" not in failed
+    assert answered["column"] == f"model={MODEL}" and answered["model"] == MODEL and "error" not in answered
 
 
 def test_columns_run_concurrently(ip, monkeypatch):
@@ -101,3 +105,21 @@ def test_compare_help_is_listed(ip):
     text = cap.stdout
     for option in ("--over VAR", "--concurrency N", "--compare PARAM=V1,V2,...", "--stream"):
         assert option in text
+
+
+def test_repeated_values_each_keep_their_column_and_provenance(ip, monkeypatch):
+    monkeypatch.setenv("DATAOORTS_OFFLINE", "1")
+    result, cap = run(ip, "%%llama --compare seed=42,42,7 -o out\nName a colour.")
+    assert result.success, cap.stderr
+    answers, bundle = ip.user_ns["out"], cap.outputs[-1]
+    made = bundle.metadata["dataoorts_magic"]["compare"]  # one entry per column, in column order
+    assert [m["column"] for m in made] == ["seed=42", "seed=42", "seed=7"]
+    assert [m["params"]["seed"] for m in made] == [42, 42, 7]
+    assert [m["prompt_sha256"] for m in made] == [a.prompt_sha256 for a in answers]
+    assert [m["usage"]["total_tokens"] for m in made] == [a.usage.total_tokens for a in answers]
+    assert all(m["offline"] is True and m["model"] == MODEL for m in made)
+    # each column's footer says where its answer came from, in the page and in plain text
+    plain, html = bundle.data["text/plain"], bundle.data["text/html"]
+    assert html.count(">seed=42<") == 2 and html.count(">seed=7<") == 1
+    assert [line.endswith(" · offline") for line in plain.split("\n") if line.startswith("-- ")] == [True] * 3
+    assert html.count(" · offline</div>") == 3

@@ -26,19 +26,26 @@ def outputs(cell) -> list[dict]:
 
 
 def answers_of(nb) -> list[dict]:
-    """Every display of a ``LlamaResponse`` (they carry the provenance metadata)."""
+    """Every display of answers: a ``LlamaResponse``, a --compare or an --over (they carry provenance metadata)."""
     return [o for c in nb.cells for o in outputs(c) if "dataoorts_magic" in o.get("metadata", {})]
 
 
 def provenance(answer: dict) -> list[dict]:
-    """The metadata of each answer in a display: one, or one per column of a --compare."""
+    """The metadata of each answer in a display: one, one per column of a --compare, one per row of an --over."""
     meta = answer["metadata"]["dataoorts_magic"]
-    return [m for m in meta["compare"].values() if m] if "compare" in meta else [meta]
+    if "compare" in meta:
+        return [m for m in meta["compare"] if "error" not in m]
+    if "batch" in meta:  # the fields every row shares are recorded once
+        shared = {k: v for k, v in meta["batch"].items() if k not in ("totals", "items")}
+        return [{**shared, **m} for m in meta["batch"]["items"] if "error" not in m]
+    return [meta]
 
 
 def footers(answer: dict) -> list[str]:
-    """The footer lines in a display's plain text (one per answer shown)."""
+    """The footer lines in a display's plain text: one per answer shown, or an --over's one totals line."""
     text = answer["data"]["text/plain"]
+    if "batch" in answer["metadata"]["dataoorts_magic"]:
+        return [text.rstrip().rsplit("\n-- ", 1)[1]]
     return [line[3:] for line in text.split("\n") if line.startswith("-- meta/")]
 
 
@@ -105,7 +112,8 @@ def test_notebook_runs_offline_and_every_answer_says_so(path, executed):
         made = provenance(answer)
         assert made and all(m["offline"] is True for m in made)
         shown = footers(answer)
-        assert len(shown) == len(made) and all(" · offline" in footer for footer in shown), shown
+        expected = 1 if "batch" in answer["metadata"]["dataoorts_magic"] else len(made)
+        assert len(shown) == expected and all(" · offline" in footer for footer in shown), shown
     for cell in nb.cells:
         errors = [o for o in outputs(cell) if o["output_type"] == "error"
                   or (o.get("name") == "stderr" and "Error" in o.get("text", ""))]

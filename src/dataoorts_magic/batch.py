@@ -5,6 +5,22 @@ DataFrame, one item per row with its columns as fields); :func:`prepare` builds 
 every request before anything is sent; :func:`run` sends them through the session (see
 :mod:`runner`) and returns the :class:`BatchResult`, a sequence of ``LlamaResponse`` (or the
 error of an item) in input order. pandas is imported only when VAR is a pandas object.
+
+``BatchResult.errors`` maps a label to its message, or a position when VAR's labels repeat (a
+pandas index with duplicates), so no failure is merged into another; ``failures`` always lists
+``(position, label, message)``; ``to_series()`` / ``to_frame()`` keep the index, duplicates too.
+
+The display's metadata records how the answers were made, compactly: what every answer shares
+once, the run's totals, and one entry per row shown (the first ``SHOWN_ROWS``, in input order)::
+
+    {"dataoorts_magic": {"batch": {
+        "model": ..., "params": ..., "offline": ...,      # as the first answer shown had them
+        "totals": {"requests", "failed", "usage", "cost", "elapsed"},  # over every item
+        "items": [{"usage", "cost", "elapsed", "prompt_sha256", "cached"},  # an answer
+                  {"error": "one-line message"}, ...]}}}  # a failed item
+
+An item repeats ``model``, ``params`` or ``offline`` only where its own differ: an answer's full
+provenance (as for a single answer) is the shared fields updated with its entry.
 """
 from __future__ import annotations
 
@@ -12,7 +28,7 @@ import html
 import re
 from collections import ChainMap
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from .errors import ValidationError
 from .interpolate import _pandas_kind, fields, interpolate
@@ -23,6 +39,7 @@ from .settings import MAX_CONCURRENCY
 
 SHOWN_ROWS = 50  # rows in the display; the result holds them all
 SHOWN_CHARS = 160  # characters of an item or an answer in the display
+SHARED = ("model", "params", "offline")  # provenance that the display's metadata records once
 _ROOT = re.compile(r"[^\W\d]\w*")
 
 
@@ -120,7 +137,8 @@ class BatchResult(Sequence):
     """The answers of ``--over``, in input order: ``r[i]`` is a ``LlamaResponse``, or the error of item i.
 
     ``labels`` are the item positions (or the Series/DataFrame index); ``texts`` the answers
-    (None where an item failed); ``errors`` maps a label to its one-line message; ``usage`` and
+    (None where an item failed); ``errors`` maps a label to its one-line message (a position
+    when labels repeat); ``failures`` lists ``(position, label, message)``; ``usage`` and
     ``cost`` add up the answers; ``to_series()`` / ``to_frame()`` need pandas.
     """
 
@@ -147,8 +165,23 @@ class BatchResult(Sequence):
         return [r.text if isinstance(r, LlamaResponse) else None for r in self.results]
 
     @property
+    def failures(self) -> list[tuple]:
+        """``(position, label, message)`` of every failed item, in input order."""
+        return [(i, label, str(r)) for i, (label, r) in enumerate(zip(self.labels, self.results)) if failed(r)]
+
+    @property
     def errors(self) -> dict:
-        return {label: str(r) for label, r in zip(self.labels, self.results) if failed(r)}
+        """label -> message of each failed item; position -> message when VAR's labels repeat
+        (``labels[position]`` gives the label), so that no failure is merged into another."""
+        keyed = self._unique_labels()
+        return {label if keyed else i: message for i, label, message in self.failures}
+
+    def _unique_labels(self) -> bool:
+        index = self._index()
+        try:
+            return index.is_unique if index is not None else len(set(self.labels)) == len(self.labels)
+        except TypeError:  # an unhashable label: positions are the only safe keys
+            return False
 
     @property
     def finished(self) -> int:
@@ -203,7 +236,7 @@ class BatchResult(Sequence):
     # --- display ---------------------------------------------------------------------------
     def totals(self) -> str:
         """One line: requests, failures, tokens, cost, wall time (and how the run ended)."""
-        fails = len(self.errors)
+        fails = len(self.failures)
         parts = [f"{len(self)} requests"]
         if fails:
             parts.append(f"{fails} failed")
@@ -212,6 +245,8 @@ class BatchResult(Sequence):
                      f"{usage.prompt_tokens:,} → {usage.completion_tokens:,} tokens")
         parts.append(format_cost(self.cost))
         parts.append(f"{seconds(self.elapsed)} wall")
+        if any(r.offline for r in self.responses):
+            parts.append("offline")
         if self.interrupted:
             parts.append(f"interrupted after {self.finished} of {len(self)}")
         elif self.stopped_by is not None:
@@ -223,6 +258,20 @@ class BatchResult(Sequence):
             shown = item if self.kind != "DataFrame" else ", ".join(f"{k}={v}" for k, v in item.items())
             answer = _short(result.text) if isinstance(result, LlamaResponse) else f"⚠ {_short(result)}"
             yield _short(label, 30), _short(shown), answer, failed(result)
+
+    def metadata(self) -> dict:
+        """The display's provenance (module docstring): shared fields once, totals, one entry per row shown."""
+        shown = [r.metadata()["dataoorts_magic"] if isinstance(r, LlamaResponse) else {"error": str(r)}
+                 for r in self.results[:SHOWN_ROWS]]
+        first = next((m for m in shown if "error" not in m), {})
+        shared = {k: first[k] for k in SHARED if k in first}
+        usage = self.usage
+        return {"dataoorts_magic": {"batch": {
+            **shared,
+            "totals": {"requests": len(self), "failed": len(self.failures),
+                       "usage": asdict(usage) if usage else None, "cost": self.cost,
+                       "elapsed": round(self.elapsed, 4)},
+            "items": [{k: v for k, v in m.items() if k not in shared or v != shared[k]} for m in shown]}}}
 
     def _more(self) -> str:
         hidden = len(self) - SHOWN_ROWS
@@ -249,3 +298,5 @@ class BatchResult(Sequence):
                 f"<tbody>{rows}</tbody></table>{more}"
                 f"<div class='dataoorts-footer' style='color:#666;font-size:85%'>{html.escape(self.totals())}</div>")
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self._repr_html_(), "text/plain": repr(self)}, self.metadata()

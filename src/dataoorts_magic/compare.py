@@ -4,6 +4,15 @@
 builds one checked request per value (ranges checked for the model, nothing sent), :func:`run`
 sends them through the session concurrently and returns a :class:`Comparison`, a display
 with one column per value headed ``PARAM=value``. ``--out`` gets the plain list of answers.
+
+The display's metadata records how each column's answer was made, as a list in column order
+(a value may be given twice, e.g. ``--compare seed=42,42,7``, so headers cannot be keys)::
+
+    {"dataoorts_magic": {"compare": [
+        {"column": "seed=42", "model": ..., "params": ..., "usage": ..., "cost": ..., "elapsed": ...,
+         "prompt_sha256": ..., "cached": ..., "offline": ...},   # an answer's provenance
+        {"column": "seed=7", "error": "one-line message"},       # a column that failed
+    ]}}
 """
 from __future__ import annotations
 
@@ -93,5 +102,10 @@ class Comparison:
                            f"{html.escape(header)}</div>{body}</div>")
         data = {"text/html": f"<div class='dataoorts-compare' style='display:flex;gap:1.2em'>{''.join(columns)}</div>",
                 "text/plain": repr(self)}
-        metadata = [None if failed(r) else r.metadata()["dataoorts_magic"] for r in self.results]
-        return data, {"dataoorts_magic": {"compare": dict(zip(self.headers, metadata))}}
+        return data, {"dataoorts_magic": {"compare": self.provenance()}}
+
+    def provenance(self) -> list[dict]:
+        """One entry per column, in column order: its header and its answer's provenance, or its error."""
+        return [{"column": header, "error": str(r)} if failed(r) else
+                {"column": header, **r.metadata()["dataoorts_magic"]}
+                for header, r in zip(self.headers, self.results)]
