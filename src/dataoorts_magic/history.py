@@ -1,8 +1,8 @@
 """Views for ``%llama_history`` and ``%llama_usage``: transcripts, their export, the usage table.
 
 Pure functions and display objects: nothing here sends, logs or touches the shell. A
-transcript renders the model's text through ``render`` (sanitized HTML, safe Markdown),
-so a conversation shown again is as safe as the cells that made it.
+transcript renders the model's text through ``render`` (sanitized HTML) and ``safe_markdown``
+(safe Markdown), so a conversation shown again is as safe as the cells that made it.
 """
 from __future__ import annotations
 
@@ -56,18 +56,18 @@ class Transcript:
         return "\n".join(lines)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from . import render
+        from .render import escape_text, to_html
 
         conv = self.conversation
         parts = [f"<strong>{html.escape(_summary(conv))}</strong>"]
         if conv.system:
-            parts.append(f"<div><em>System:</em> {render.escape_text(conv.system)}</div>")
+            parts.append(f"<div><em>System:</em> {escape_text(conv.system)}</div>")
         for i, turn in enumerate(conv.turns, 1):
             parts.append(
                 f'<div class="dataoorts-turn" style="margin-top:.8em">'
                 f'<div><strong>[{i}] You</strong></div>'
-                f'<pre style="white-space:pre-wrap">{render.escape_text(turn["user"])}</pre>'
-                f'<div><strong>[{i}] Llama</strong></div>{render.to_html(turn["assistant"])}'
+                f'<pre style="white-space:pre-wrap">{escape_text(turn["user"])}</pre>'
+                f'<div><strong>[{i}] Llama</strong></div>{to_html(turn["assistant"])}'
                 f'<div style="color:#666;font-size:85%">{html.escape(turn_footer(turn))}</div></div>')
         return {"text/html": "".join(parts), "text/markdown": to_markdown(conv), "text/plain": repr(self)}, {}
 
@@ -86,15 +86,15 @@ def conversation_table(conversations) -> Table:
 
 def to_markdown(conv) -> str:
     """A readable transcript (answers made safe, as in the cell's ``text/markdown``)."""
-    from . import render
+    from .safe_markdown import to_safe_markdown
 
-    lines = [f"# {render.to_safe_markdown(_summary(conv))}", ""]
+    lines = [f"# {to_safe_markdown(_summary(conv))}", ""]
     if conv.system:
-        lines += [f"**System:** {render.to_safe_markdown(conv.system)}", ""]
+        lines += [f"**System:** {to_safe_markdown(conv.system)}", ""]
     for i, turn in enumerate(conv.turns, 1):
-        lines += [f"## [{i}] You", "", render.to_safe_markdown(turn["user"]), "",
-                  f"## [{i}] Llama", "", render.to_safe_markdown(turn["assistant"]), "",
-                  f"*{render.to_safe_markdown(turn_footer(turn)).replace('$', chr(92) + '$')}*", ""]
+        lines += [f"## [{i}] You", "", to_safe_markdown(turn["user"]), "",
+                  f"## [{i}] Llama", "", to_safe_markdown(turn["assistant"]), "",
+                  f"*{to_safe_markdown(turn_footer(turn)).replace('$', chr(92) + '$')}*", ""]
     return "\n".join(lines)
 
 

@@ -87,13 +87,13 @@ class LlamaResponse:
     @property
     def value(self):
         """What ``--out`` stores for this format: the source for code, the object for json."""
-        from . import render
+        from .answer_parts import first_code_block, parse_json_answer
 
         if self.format == "code":
-            block = render.first_code_block(self.text)
+            block = first_code_block(self.text)
             return block[1] if block else self.text.strip()
         if self.format == "json":
-            return render.parse_json_answer(self.text)
+            return parse_json_answer(self.text)
         return self
 
     def footer(self) -> str:
@@ -129,30 +129,32 @@ class LlamaResponse:
         }}
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from . import render
+        from .answer_parts import first_code_block
+        from .render import code_html, escape_text, to_html
+        from .safe_markdown import to_safe_markdown
 
         footer = self.footer()
         footer_html = f'<div class="dataoorts-footer" style="color:#666;font-size:85%;margin-top:.5em">{html.escape(footer)}</div>'
-        footer_md = "\n\n---\n*" + render.to_safe_markdown(footer).replace("$", r"\$").replace("*", r"\*") + "*\n"
+        footer_md = "\n\n---\n*" + to_safe_markdown(footer).replace("$", r"\$").replace("*", r"\*") + "*\n"
         data = {}
         if self.format == "text":
-            data["text/html"] = f'<pre class="dataoorts-text">{render.escape_text(self.text)}</pre>' + footer_html
+            data["text/html"] = f'<pre class="dataoorts-text">{escape_text(self.text)}</pre>' + footer_html
             data["text/markdown"] = _fenced(self.text, "text") + footer_md
             plain = self.text
         elif self.format in ("code", "json"):
             if self.format == "code":
-                block = render.first_code_block(self.text)
+                block = first_code_block(self.text)
                 language, source = block if block else (None, self.text.strip())
             else:
                 obj = self.value
                 language, source = "json", json.dumps(obj, indent=2, ensure_ascii=False)
                 data["application/json"] = obj if isinstance(obj, (dict, list)) else {"value": obj}
-            data["text/html"] = render.code_html(source, language) + footer_html
+            data["text/html"] = code_html(source, language) + footer_html
             data["text/markdown"] = _fenced(source, language or "") + footer_md
             plain = source
         else:
-            data["text/html"] = render.to_html(self.text) + footer_html
-            data["text/markdown"] = render.to_safe_markdown(self.text) + footer_md
+            data["text/html"] = to_html(self.text) + footer_html
+            data["text/markdown"] = to_safe_markdown(self.text) + footer_md
             plain = self.text
         data["text/plain"] = f"{plain}\n\n-- {footer}"
         return data, self.metadata()

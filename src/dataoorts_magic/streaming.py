@@ -77,15 +77,16 @@ class LiveAnswer:
 
     def _partial(self, note: str) -> dict:
         """A bundle of the text so far: sanitized HTML, safe Markdown and plain text, with a note."""
-        from . import render
+        from .render import escape_text, to_html
+        from .safe_markdown import to_safe_markdown
 
         text = self.text
         note_html = f'<div class="dataoorts-footer" style="color:#666;font-size:85%;margin-top:.5em">' \
-                    f'{render.escape_text(note)}</div>'
+                    f'{escape_text(note)}</div>'
         if self.format == "markdown":
-            body, markdown = render.to_html(text), render.to_safe_markdown(text)
+            body, markdown = to_html(text), to_safe_markdown(text)
         else:  # text, or code/json that cannot be read before the end
-            body = f'<pre class="dataoorts-text">{render.escape_text(text)}</pre>'
+            body = f'<pre class="dataoorts-text">{escape_text(text)}</pre>'
             markdown = _fenced(text, "text")
         return {"text/html": body + note_html, "text/markdown": markdown, "text/plain": f"{text}\n\n-- {note}"}
 

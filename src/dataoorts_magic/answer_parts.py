@@ -1,0 +1,44 @@
+"""Pull the part the user asked for out of an answer: its first code block, or its JSON.
+
+Backs ``--format code|json``: what the answer shows and what ``--out`` stores (``LlamaResponse.value``).
+Models wrap what was asked for in prose and fences, so both look past them.
+"""
+from __future__ import annotations
+
+import re
+
+from .fences import fenced_blocks, normalize
+
+
+def first_code_block(text: str) -> tuple[str | None, str] | None:
+    """(language or None, source) of the first fenced code block (``` or ~~~) in ``text``, or None."""
+    return next(fenced_blocks(text), None)
+
+
+def parse_json_answer(text: str):
+    """The answer parsed as JSON: the whole text, else a fenced block (```json first), else a JSON value
+    that starts a line and ends one. Raises ValueError with a one-line reason and fix."""
+    import json
+
+    text = normalize(text)
+    if not text.strip():
+        raise ValueError("The answer is empty, so it is not JSON. Ask again, or ask for JSON only.")
+    blocks = list(fenced_blocks(text))
+    tagged = [src for lang, src in blocks if lang and lang.lower() in ("json", "jsonc", "json5")]
+    errors = []
+    for candidate in [text] + tagged + [src for lang, src in blocks if src not in tagged]:
+        try:
+            return json.loads(candidate)
+        except ValueError as exc:
+            errors.append(exc)
+    error = errors[1] if tagged else errors[0]  # a ```json block's own error says most
+    decoder = json.JSONDecoder()
+    for m in re.finditer(r"(?m)^[ \t]*([\[{])", text):
+        try:
+            value, end = decoder.raw_decode(text, m.start(1))
+        except ValueError:
+            continue
+        if text[end:].split("\n", 1)[0].strip() == "":
+            return value
+    raise ValueError(f"The answer is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}). "
+                     "Ask for JSON only (e.g. -s \"Reply with JSON only.\"), or look at it with -f text.")
