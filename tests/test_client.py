@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import _thread
-import email.utils
 import signal
 import threading
 import time
@@ -10,23 +9,17 @@ import time
 import pytest
 
 from dataoorts_magic import errors
-from dataoorts_magic.client import (DataoortsClient, Reply, backoff_delay, build_body, insecure_endpoint_warning,
-                                    normalize_usage, retry_after_seconds, should_retry)
+from dataoorts_magic.client import DataoortsClient, build_body
+from dataoorts_magic.envelope import Reply
 
-try:
-    from scripted_server import Answer, ScriptedServer, fail, free_port, ok
+try:  # server: the scripted loopback server as this module's fixture
+    from scripted_server import Answer, ScriptedServer, fail, free_port, ok, server  # noqa: F401
 except ImportError:  # tests/ became a package
-    from tests.scripted_server import Answer, ScriptedServer, fail, free_port, ok
+    from tests.scripted_server import Answer, ScriptedServer, fail, free_port, ok, server  # noqa: F401
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 MODEL = "meta/llama-3.1-8b-instruct"
 MESSAGES = [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hi"}]
-
-
-@pytest.fixture
-def server():
-    with ScriptedServer() as s:
-        yield s
 
 
 @pytest.fixture
@@ -95,15 +88,6 @@ def test_api_url_may_change_between_calls(server, client):
     assert not server.requests
 
 
-def test_insecure_endpoint_warning():
-    for url in ("https://cloud.dataoorts.com/api/v1", "http://127.0.0.1:8000/api/v1", "http://127.5.0.1/",
-                "http://localhost:9/x", "http://[::1]:8000/"):
-        assert insecure_endpoint_warning(url) is None, url
-    line = insecure_endpoint_warning("http://example.com/api/v1")
-    assert line and "https" in line and "\n" not in line
-    assert insecure_endpoint_warning("http://10.0.0.5:8000/")
-
-
 # --- success -------------------------------------------------------------------------------------
 
 def test_success_with_usage(server, client):
@@ -136,16 +120,6 @@ def test_missing_response_is_empty_text(server, client):
                                                                      "total_tokens": 1}}}))
     reply = chat(client)
     assert reply.text == "" and reply.usage["prompt_tokens"] == 1
-
-
-def test_normalize_usage():
-    assert normalize_usage({"prompt_tokens": 3, "completion_tokens": 4}) == \
-        {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
-    assert normalize_usage({"prompt_tokens": 3.0, "completion_tokens": 4, "total_tokens": 7}) == \
-        {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
-    for bad in (None, [], {}, {"prompt_tokens": "3", "completion_tokens": 1}, {"prompt_tokens": True,
-                                                                               "completion_tokens": 1}):
-        assert normalize_usage(bad) is None
 
 
 # --- the fault matrix ----------------------------------------------------------------------------
@@ -206,16 +180,6 @@ def test_fault_matrix(server, client, answer, kind, seen, words):
     assert len(err.provider_message or "") <= 200
 
 
-def test_should_retry_table():
-    for status in (408, 429, 500, 502, 503, 504):
-        assert should_retry(status, None), status
-    for status in (200, 400, 401, 403, 404, 409, 413, 422, 501):
-        assert not should_retry(status, None), status
-    assert should_retry(200, 3040) and should_retry(503, 3040) and should_retry(429, 3040)
-    for code in (3036, 4006, 10000, 5006, 5007, 3042, 3006):
-        assert not should_retry(429, code) and not should_retry(503, code), code
-
-
 # --- retries, waits and backoff --------------------------------------------------------------------
 
 def test_recovers_after_two_503s(server, client):
@@ -238,11 +202,6 @@ def test_default_backoff_waits_half_a_second(server):
     assert 0.375 <= reply.waited <= 0.6 and gap >= 0.375 and reply.retries == 1
 
 
-def test_backoff_policy():
-    assert [backoff_delay(n, rand=lambda: 0.0) for n in range(7)] == [0.5, 1, 2, 4, 8, 8, 8]
-    assert [backoff_delay(n, rand=lambda: 1.0) for n in range(5)] == [0.375, 0.75, 1.5, 3, 6]
-
-
 def test_retry_after_is_honoured(server, client):
     server.script(fail(429, None, "slow down", headers={"Retry-After": "1"}), ok("ok now"))
     reply = chat(client, max_retries=1)
@@ -257,16 +216,6 @@ def test_retry_after_beyond_the_cap_fails_at_once(server, client):
         chat(client)
     assert time.monotonic() - started < 1 and len(server.requests) == 1
     assert info.value.retry_after == 120 and "120 s" in str(info.value)
-
-
-def test_retry_after_parsing():
-    assert retry_after_seconds({"Retry-After": "7"}) == 7
-    future = email.utils.formatdate(time.time() + 30, usegmt=True)
-    assert 28 <= retry_after_seconds({"Retry-After": future}) <= 30
-    assert retry_after_seconds({"Retry-After": email.utils.formatdate(time.time() - 30, usegmt=True)}) == 0
-    assert retry_after_seconds({"Retry-After": "soon"}) is None
-    assert retry_after_seconds({}) is None
-    assert retry_after_seconds({"retry-after-ms": "1500"}) == 1.5
 
 
 def test_per_call_max_retries(server, client):
@@ -368,6 +317,21 @@ def test_loopback_endpoint_bypasses_a_configured_proxy(server, client, monkeypat
         monkeypatch.delenv(var, raising=False)
     server.script(ok("direct"))
     assert chat(client).text == "direct"
+
+
+def test_proxy_environment_is_read_on_every_call(server, client, monkeypatch):
+    """A proxy set (or fixed) between two calls is used by the next one: nothing is cached."""
+    for var in ("HTTP_PROXY", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    client.api_url = "http://api.dataoorts.invalid/api/v1"  # not loopback, so the proxy applies
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(errors.ConnectionFailedError):
+        chat(client, max_retries=0)
+    monkeypatch.setenv("http_proxy", server.url.removesuffix("/api/v1"))
+    server.script(ok("through the proxy"))
+    assert chat(client).text == "through the proxy"
+    (seen,) = server.requests
+    assert seen.path == "http://api.dataoorts.invalid/api/v1"
 
 
 def test_concurrent_calls_share_one_pool(server, client):

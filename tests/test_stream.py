@@ -12,10 +12,10 @@ from dataoorts_magic import errors
 from dataoorts_magic.client import DataoortsClient
 from dataoorts_magic.stream import SSEDecoder, StreamFormatError, TextStream, iter_events
 
-try:
-    from scripted_server import Answer, ScriptedServer, ok, sse
+try:  # server: the scripted loopback server as this module's fixture
+    from scripted_server import Answer, ok, server, sse  # noqa: F401
 except ImportError:  # tests/ became a package
-    from tests.scripted_server import Answer, ScriptedServer, ok, sse
+    from tests.scripted_server import Answer, ok, server, sse  # noqa: F401
 
 KEY = "sk-test-SECRET-stream-0123456789"
 MODEL = "meta/llama-3.1-8b-instruct"
@@ -93,12 +93,6 @@ def test_text_stream_error_event_and_garbage():
 
 
 # --- streamed answers over HTTP ------------------------------------------------------------------------
-
-@pytest.fixture
-def server():
-    with ScriptedServer() as s:
-        yield s
-
 
 @pytest.fixture
 def client(server):
