@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -106,6 +107,24 @@ def cache_key(model: str, messages: list, params: dict) -> str:
     return hashlib.sha256(canonical(model, messages, params).encode("utf-8")).hexdigest()
 
 
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL, waiting out another kernel doing the same.
+
+    Two connections switching a new file at once get "database is locked" straight away:
+    SQLite skips its busy timeout there to avoid a deadlock. So try again, briefly, until
+    the busy timeout has passed.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01 + 0.04 * random.random())
+
+
 class ExchangeLog:
     """One log file; a connection per thread, opened on first use."""
 
@@ -127,7 +146,7 @@ class ExchangeLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             try:
-                conn.execute("PRAGMA journal_mode=WAL")
+                _enable_wal(conn)
                 conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across crashes, no fsync per row
                 with self._lock:
                     if not self._migrated:
