@@ -7,7 +7,7 @@ from conftest import run
 from dataoorts_magic.budget import Spending
 from dataoorts_magic.conversations import estimate_tokens
 from dataoorts_magic.params import cost
-from dataoorts_magic.response import format_cost
+from dataoorts_magic.params import format_cost
 
 DEFAULT = "meta/llama-3.1-8b-instruct"
 

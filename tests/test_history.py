@@ -10,7 +10,8 @@ from conftest import run
 from dataoorts_magic.budget import Spending
 from dataoorts_magic.log import ExchangeLog
 from dataoorts_magic.params import cost
-from dataoorts_magic.response import Usage, format_cost
+from dataoorts_magic.params import format_cost
+from dataoorts_magic.response import Usage
 
 DEFAULT = "meta/llama-3.1-8b-instruct"
 

@@ -33,7 +33,8 @@ from dataclasses import asdict, dataclass, field
 from .errors import ValidationError
 from .interpolate import _pandas_kind, fields, interpolate
 from .progress import seconds
-from .response import LlamaResponse, Usage, format_cost
+from .params import format_cost
+from .response import LlamaResponse, Usage
 from .runner import NotSent, failed, gather
 from .settings import MAX_CONCURRENCY
 

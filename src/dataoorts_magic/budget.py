@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .errors import BudgetExceededError
 from .params import cost as price
-from .response import format_cost as usd
+from .params import format_cost as usd
 
 
 @dataclass

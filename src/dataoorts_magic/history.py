@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import ValidationError
-from .response import format_cost
+from .params import format_cost
 from .views import Table
 
 EXPORT_SUFFIXES = (".md", ".json")

@@ -28,7 +28,7 @@ from .cellcode import cell_code
 from .errors import LlamaError
 from .panel_controls import ParamControl
 from .params import PARAMS, models
-from .response import format_cost
+from .params import format_cost
 from .transcript import Transcript, UserTurn
 
 CHAT = "panel"  # the conversation the panel keeps: the same store as ``%%llama -c panel``

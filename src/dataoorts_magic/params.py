@@ -167,3 +167,12 @@ def cost(model: str, prompt_tokens: int | None, completion_tokens: int | None) -
     if info is None or prompt_tokens is None or completion_tokens is None:
         return None
     return info.cost(prompt_tokens, completion_tokens)
+
+
+def format_cost(cost: float | None) -> str:
+    """A cost as the footer and tables show it: $0.000012, $0.0123, or "cost unknown"."""
+    if cost is None:
+        return "cost unknown"
+    if cost == 0:
+        return "$0"
+    return f"${cost:.6f}" if cost < 0.01 else f"${cost:.4f}"

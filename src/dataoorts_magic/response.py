@@ -10,6 +10,8 @@ import html
 import json
 from dataclasses import asdict, dataclass, field
 
+from .params import format_cost
+
 
 @dataclass(frozen=True)
 class Usage:
@@ -41,12 +43,6 @@ def messages_sha256(messages: list) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def format_cost(cost: float | None) -> str:
-    if cost is None:
-        return "cost unknown"
-    if cost == 0:
-        return "$0"
-    return f"${cost:.6f}" if cost < 0.01 else f"${cost:.4f}"
 
 
 @dataclass

@@ -15,7 +15,6 @@ from .budget import Spending
 from .conversations import Conversation, Conversations, estimate_tokens
 from .errors import CacheMissError, LlamaError, LogError, ValidationError, MissingKeyError
 from .params import PARAMS, cost, model_info, validate
-from .response import LlamaResponse, Usage
 
 _client_lock = threading.Lock()
 
@@ -135,6 +134,8 @@ class LlamaSession:
             self.spending.settle(held, req["model"], error=True)
             self._record(req, error=f"{type(err).__name__}: {err}", secret=key, offline=offline)
             raise
+        from .response import LlamaResponse, Usage  # dataclasses cost import time: built at the first answer
+
         usage = Usage.from_dict(reply.usage)
         notes = list(reply.notes)
         if model_info(req["model"]) is None:
@@ -188,6 +189,8 @@ class LlamaSession:
                                      "calls the endpoint)", fix="Set cache=on to call it, or use the log file that "
                                      "recorded this notebook (DATAOORTS_MAGIC_HOME is the folder that holds it).")
             return None
+        from .response import LlamaResponse, Usage
+
         usage = None if row["prompt_tokens"] is None else Usage(row["prompt_tokens"], row["completion_tokens"],
                                                                  row["total_tokens"])
         if on_text is not None:
