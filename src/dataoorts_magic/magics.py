@@ -103,20 +103,20 @@ class LlamaMagics(Magics, LlamaSettings):
             return self._many(prompt, flags, opts)
         if opts.concurrency is not None:
             raise UsageError("-j sets the requests in flight for --over and --compare; this cell sends one request.")
-        view = self._live_view(flags, opts)
         with one_line_errors():
-            ask = functools.partial(self.llama_session.ask, prompt, flags, chat=opts.chat)
+            req = self.llama_session.request(prompt, flags, chat=opts.chat)  # checked: nothing sent yet
+            view = self._live_view(req["settings"], opts)
+            send = functools.partial(self.llama_session.send, req)
             if view is None:
-                response = ask()
+                response = send()
             else:
                 from .streaming import watch
 
-                response = watch(ask, view)
+                response = watch(send, view)
         self._show(response, opts, show=view.finish if view else display)
 
-    def _live_view(self, flags, opts):
+    def _live_view(self, eff, opts):
         """The in-place display of --stream (or the stream setting), or None."""
-        eff = self.llama_session.effective(flags)
         if opts.quiet or not eff["stream"]:
             return None
         from . import streaming

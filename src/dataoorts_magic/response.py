@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 from .params import format_cost
@@ -131,7 +132,7 @@ class LlamaResponse:
 
         footer = self.footer()
         footer_html = f'<div class="dataoorts-footer" style="color:#666;font-size:85%;margin-top:.5em">{html.escape(footer)}</div>'
-        footer_md = "\n\n---\n*" + to_safe_markdown(footer).replace("$", r"\$").replace("*", r"\*") + "*\n"
+        footer_md = "\n\n---\n*" + _markdown_literal(footer) + "*\n"
         data = {}
         if self.format == "text":
             data["text/html"] = f'<pre class="dataoorts-text">{escape_text(self.text)}</pre>' + footer_html
@@ -154,6 +155,14 @@ class LlamaResponse:
             plain = self.text
         data["text/plain"] = f"{plain}\n\n-- {footer}"
         return data, self.metadata()
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]$~|#])")
+
+
+def _markdown_literal(text: str) -> str:
+    """Our own one-line text (the footer: it may hold a model name a user typed) as literal Markdown."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def _fenced(source: str, language: str) -> str:

@@ -74,6 +74,8 @@ class LlamaSettings(Configurable):
 SETTING_NAMES = ("model", "system", *PARAMS, "api_url", "timeout", "connect_timeout", "max_retries",
                  "concurrency", "format", "stream", "log", "cache", "offline", "budget")
 assert set(SETTING_NAMES) == set(LlamaSettings.class_trait_names(config=True))
+# Trait defaults are static: read them once, not on every cell.
+TRAIT_DEFAULTS = {name: trait.default_value for name, trait in LlamaSettings.class_traits(config=True).items()}
 PARAM_NAMES = tuple(PARAMS)
 
 
@@ -104,7 +106,7 @@ def resolve(holder: LlamaSettings, flags: dict | None = None, session_set: set |
             out[name] = (flags[name], "flag")
             continue
         value = getattr(holder, name)
-        default = holder.trait_defaults(name)
+        default = TRAIT_DEFAULTS[name]
         if value is not None and (value != default or name in session_set or name in configured):
             out[name] = (value, "session" if name in session_set else "config")
         elif (env := env_value(name, environ)) is not None:
