@@ -59,6 +59,17 @@ def server():
 
 
 @pytest.fixture
+def scripted(monkeypatch):
+    """A scripted loopback server (tests/scripted_server.py) that the client is pointed at, with KEY."""
+    from scripted_server import ScriptedServer
+
+    with ScriptedServer() as srv:
+        monkeypatch.setenv("DATAOORTS_API_URL", srv.url)
+        monkeypatch.setenv("DATAOORTS_API_KEY", KEY)
+        yield srv
+
+
+@pytest.fixture
 def online(server, monkeypatch):
     """Point the client at the loopback endpoint with a key, as a user with a real key would."""
     monkeypatch.setenv("DATAOORTS_API_URL", server.url)

@@ -214,23 +214,28 @@ def test_quickstart_run_all_shows_rendered_answers_footer_and_one_line_error(lab
     screenshot(page, "quickstart-3-error")
 
 
-def xss_notebook(url: str, key: str):
+def endpoint_notebook(url: str, key: str, *sources: str):
+    """A notebook whose first cell points the client at ``url`` with ``key`` and loads the extension."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    code = nbformat.v4.new_code_cell
-    nb.cells = [
-        code(f'import os\nos.environ["DATAOORTS_API_URL"] = "{url}"\nos.environ["DATAOORTS_API_KEY"] = "{key}"\n'
-             "%load_ext dataoorts_magic"),
-        code("%%llama\nShow me the corpus."),
-        code("%%llama -f text\nShow me the corpus verbatim."),
-        code("%%llama -f code\nShow me the first code block."),
-        code("%%llama -o ans -q\nKeep the corpus."),
-        code("# the text/markdown part of the answer on its own: JupyterLab renders raw HTML inside Markdown\n"
-             "display({'text/markdown': ans._repr_mimebundle_()[0]['text/markdown']}, raw=True)"),
-        code(f"from IPython.display import HTML\nHTML({CONTROL!r})"),
-        code("%%llama\nAnd now fail."),
-    ]
+    setup = (f'import os\nos.environ["DATAOORTS_API_URL"] = "{url}"\nos.environ["DATAOORTS_API_KEY"] = "{key}"\n'
+             "%load_ext dataoorts_magic")
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in (setup, *sources)]
     return nb
+
+
+def xss_notebook(url: str, key: str):
+    return endpoint_notebook(
+        url, key,
+        "%%llama\nShow me the corpus.",
+        "%%llama -f text\nShow me the corpus verbatim.",
+        "%%llama -f code\nShow me the first code block.",
+        "%%llama -o ans -q\nKeep the corpus.",
+        "# the text/markdown part of the answer on its own: JupyterLab renders raw HTML inside Markdown\n"
+        "display({'text/markdown': ans._repr_mimebundle_()[0]['text/markdown']}, raw=True)",
+        f"from IPython.display import HTML\nHTML({CONTROL!r})",
+        "%%llama\nAnd now fail.",
+    )
 
 
 def xss_answer(corpus: str) -> dict:
@@ -306,16 +311,7 @@ def test_xss_answer_runs_nothing_live_or_after_save_and_reopen(lab, new_page):
 
 
 def panel_notebook(url: str, key: str):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    code = nbformat.v4.new_code_cell
-    nb.cells = [
-        code(f'import os\nos.environ["DATAOORTS_API_URL"] = "{url}"\nos.environ["DATAOORTS_API_KEY"] = "{key}"\n'
-             "%load_ext dataoorts_magic"),
-        code("%llama_panel"),
-        code('print("the kernel answers:", 6 * 7)'),
-    ]
-    return nb
+    return endpoint_notebook(url, key, "%llama_panel", 'print("the kernel answers:", 6 * 7)')
 
 
 def run_cell(page, index: int) -> None:

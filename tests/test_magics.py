@@ -338,17 +338,14 @@ def test_unload_and_reload_leave_one_registration(ip, online):
     assert "llama" in ip.magics_manager.magics["line"]
 
 
-def test_a_model_name_with_markup_stays_text_in_every_part_of_the_display(ip, monkeypatch):
+def test_a_model_name_with_markup_stays_text_in_every_part_of_the_display(ip, scripted):
     import markdown
 
-    from scripted_server import ScriptedServer, ok
+    from scripted_server import ok
 
     hostile = "<img src=x onerror=alert(1)>[x](javascript:alert(1))"
-    with ScriptedServer() as srv:
-        srv.script(ok("Fine"))
-        monkeypatch.setenv("DATAOORTS_API_URL", srv.url)
-        monkeypatch.setenv("DATAOORTS_API_KEY", KEY)
-        result, cap = run(ip, f"%%llama -m '{hostile}'\nHi")
+    scripted.script(ok("Fine"))
+    result, cap = run(ip, f"%%llama -m '{hostile}'\nHi")
     assert result.success, cap.stderr
     data = cap.outputs[0].data
     as_rendered = markdown.markdown(data["text/markdown"])  # raw HTML passes, as in JupyterLab

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import KEY, everything_shown, run
-from scripted_server import Answer, ScriptedServer, fail, free_port, ok
+from scripted_server import Answer, fail, free_port, ok
 
 HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 
@@ -36,14 +36,6 @@ CASES = [
     ("dropped mid-body, then ok", [Answer(200, {"success": True, "result": {"response": "x" * 500}}, drop_after=40),
                                    ok("Second try")], 2, True, []),
 ]
-
-
-@pytest.fixture
-def scripted(monkeypatch):
-    with ScriptedServer() as srv:
-        monkeypatch.setenv("DATAOORTS_API_URL", srv.url)
-        monkeypatch.setenv("DATAOORTS_API_KEY", KEY)
-        yield srv
 
 
 @pytest.mark.parametrize("name, answers, requests, succeeds, words", CASES, ids=[c[0] for c in CASES])

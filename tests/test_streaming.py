@@ -14,19 +14,11 @@ from dataoorts_magic.response import LlamaResponse, Usage
 from dataoorts_magic.streaming import GROWTH, LiveAnswer
 
 try:
-    from scripted_server import Answer, ScriptedServer, ok, sse
+    from scripted_server import Answer, ok, sse
 except ImportError:  # tests/ became a package
-    from tests.scripted_server import Answer, ScriptedServer, ok, sse
+    from tests.scripted_server import Answer, ok, sse
 
 USAGE = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
-
-
-@pytest.fixture
-def scripted(monkeypatch):
-    with ScriptedServer() as srv:
-        monkeypatch.setenv("DATAOORTS_API_URL", srv.url)
-        monkeypatch.setenv("DATAOORTS_API_KEY", KEY)
-        yield srv
 
 
 def pieces(data: bytes, size: int, delay: float = 0.0) -> list:
