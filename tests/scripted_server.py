@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 
 
 @dataclass
@@ -184,11 +183,3 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture
-def server():
-    """A fresh ScriptedServer for one test; a test module that imports this fixture gets it as
-    ``server`` in place of conftest's offline endpoint."""
-    with ScriptedServer() as s:
-        yield s

@@ -12,10 +12,10 @@ from dataoorts_magic import errors
 from dataoorts_magic.client import DataoortsClient, build_body
 from dataoorts_magic.envelope import Reply
 
-try:  # server: the scripted loopback server as this module's fixture
-    from scripted_server import Answer, ScriptedServer, fail, free_port, ok, server  # noqa: F401
+try:
+    from scripted_server import Answer, ScriptedServer, fail, free_port, ok
 except ImportError:  # tests/ became a package
-    from tests.scripted_server import Answer, ScriptedServer, fail, free_port, ok, server  # noqa: F401
+    from tests.scripted_server import Answer, ScriptedServer, fail, free_port, ok
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 MODEL = "meta/llama-3.1-8b-instruct"
@@ -23,8 +23,8 @@ MESSAGES = [{"role": "system", "content": "Be terse."}, {"role": "user", "conten
 
 
 @pytest.fixture
-def client(server):
-    with DataoortsClient(server.url, backoff_base=0.01, backoff_max=0.05, timeout=5, connect_timeout=2) as c:
+def client(scripted):
+    with DataoortsClient(scripted.url, backoff_base=0.01, backoff_max=0.05, timeout=5, connect_timeout=2) as c:
         yield c
 
 
@@ -48,10 +48,10 @@ def test_build_body_puts_only_given_params_inside_data():
     assert build_body(MODEL, MESSAGES, {}, stream=True)["data"] == {"messages": MESSAGES, "stream": True}
 
 
-def test_sends_the_exact_request(server, client):
-    server.script(ok("Hi there"))
+def test_sends_the_exact_request(scripted, client):
+    scripted.script(ok("Hi there"))
     client.chat(MODEL, MESSAGES, {"max_tokens": 64, "temperature": 0.2, "top_k": 5}, api_key=KEY)
-    (seen,) = server.requests
+    (seen,) = scripted.requests
     assert (seen.method, seen.path) == ("POST", "/api/v1")
     assert seen.headers["Authorization"] == f"Bearer {KEY}"
     assert seen.headers["Content-Type"] == "application/json"
@@ -61,37 +61,37 @@ def test_sends_the_exact_request(server, client):
                                                   "temperature": 0.2, "top_k": 5}}
 
 
-def test_key_is_not_kept_on_the_client(server, client):
-    server.script(ok())
+def test_key_is_not_kept_on_the_client(scripted, client):
+    scripted.script(ok())
     chat(client)
     assert KEY not in repr(client) and KEY not in repr(vars(client))
 
 
 @pytest.mark.parametrize("bad", ["sk-with space", "sk-line\nbreak", "sk-\u00e9"])
-def test_malformed_key_is_refused_before_sending(server, client, bad):
+def test_malformed_key_is_refused_before_sending(scripted, client, bad):
     with pytest.raises(errors.ConfigError) as info:
         client.chat(MODEL, MESSAGES, {}, api_key=bad)
-    assert bad not in str(info.value) and not server.requests
+    assert bad not in str(info.value) and not scripted.requests
 
 
-def test_missing_key(server, client):
+def test_missing_key(scripted, client):
     with pytest.raises(errors.MissingKeyError):
         client.chat(MODEL, MESSAGES, {}, api_key="  ")
-    assert not server.requests
+    assert not scripted.requests
 
 
-def test_api_url_may_change_between_calls(server, client):
+def test_api_url_may_change_between_calls(scripted, client):
     with ScriptedServer() as other:
         other.script(ok("from the other"))
         client.api_url = other.url
         assert chat(client).text == "from the other"
-    assert not server.requests
+    assert not scripted.requests
 
 
 # --- success -------------------------------------------------------------------------------------
 
-def test_success_with_usage(server, client):
-    server.script(ok("**Hello**"))
+def test_success_with_usage(scripted, client):
+    scripted.script(ok("**Hello**"))
     reply = chat(client)
     assert isinstance(reply, Reply)
     assert reply.text == "**Hello**" and reply.status == 200
@@ -101,22 +101,22 @@ def test_success_with_usage(server, client):
     assert 0 < reply.elapsed < 5
 
 
-def test_success_without_usage(server, client):
-    server.script(ok("plain", usage=False))
+def test_success_without_usage(scripted, client):
+    scripted.script(ok("plain", usage=False))
     reply = chat(client)
     assert reply.text == "plain" and reply.usage is None
 
 
-def test_tool_calls_and_extra_keys_are_ignored(server, client):
+def test_tool_calls_and_extra_keys_are_ignored(scripted, client):
     answer = ok("with tools", tool_calls=[], padding="x" * 50)
     answer.body["extra"] = {"anything": 1}
-    server.script(answer)
+    scripted.script(answer)
     reply = chat(client)
     assert reply.text == "with tools" and reply.raw["result"]["tool_calls"] == []
 
 
-def test_missing_response_is_empty_text(server, client):
-    server.script(Answer(body={"success": True, "result": {"usage": {"prompt_tokens": 1, "completion_tokens": 0,
+def test_missing_response_is_empty_text(scripted, client):
+    scripted.script(Answer(body={"success": True, "result": {"usage": {"prompt_tokens": 1, "completion_tokens": 0,
                                                                      "total_tokens": 1}}}))
     reply = chat(client)
     assert reply.text == "" and reply.usage["prompt_tokens"] == 1
@@ -164,13 +164,13 @@ FAULTS = [
 
 
 @pytest.mark.parametrize("answer, kind, seen, words", [f[1:] for f in FAULTS], ids=[f[0] for f in FAULTS])
-def test_fault_matrix(server, client, answer, kind, seen, words):
-    server.script(answer, answer, answer, ok("never reached"))
+def test_fault_matrix(scripted, client, answer, kind, seen, words):
+    scripted.script(answer, answer, answer, ok("never reached"))
     with pytest.raises(errors.LlamaError) as info:
         chat(client)
     err = info.value
     assert type(err) is kind
-    assert len(server.requests) == seen
+    assert len(scripted.requests) == seen
     assert_clean(err)
     for word in words:
         assert word in str(err)
@@ -182,11 +182,11 @@ def test_fault_matrix(server, client, answer, kind, seen, words):
 
 # --- retries, waits and backoff --------------------------------------------------------------------
 
-def test_recovers_after_two_503s(server, client):
-    server.script(fail(503), fail(503), ok("finally"))
+def test_recovers_after_two_503s(scripted, client):
+    scripted.script(fail(503), fail(503), ok("finally"))
     lines = []
     reply = chat(client, on_retry=lines.append)
-    assert reply.text == "finally" and reply.retries == 2 and len(server.requests) == 3
+    assert reply.text == "finally" and reply.retries == 2 and len(scripted.requests) == 3
     assert len(lines) == 2 and all("HTTP 503" in line and "retrying in" in line for line in lines)
     assert reply.notes == [n for n in reply.notes if n.startswith("retried after HTTP 503 (waited")]
     assert len(reply.notes) == 2
@@ -194,42 +194,42 @@ def test_recovers_after_two_503s(server, client):
     assert 0.0225 <= reply.waited < 0.5
 
 
-def test_default_backoff_waits_half_a_second(server):
-    server.script(fail(500), ok())
-    with DataoortsClient(server.url) as c:
+def test_default_backoff_waits_half_a_second(scripted):
+    scripted.script(fail(500), ok())
+    with DataoortsClient(scripted.url) as c:
         reply = chat(c)
-    gap = server.requests[1].time - server.requests[0].time
+    gap = scripted.requests[1].time - scripted.requests[0].time
     assert 0.375 <= reply.waited <= 0.6 and gap >= 0.375 and reply.retries == 1
 
 
-def test_retry_after_is_honoured(server, client):
-    server.script(fail(429, None, "slow down", headers={"Retry-After": "1"}), ok("ok now"))
+def test_retry_after_is_honoured(scripted, client):
+    scripted.script(fail(429, None, "slow down", headers={"Retry-After": "1"}), ok("ok now"))
     reply = chat(client, max_retries=1)
-    assert reply.text == "ok now" and len(server.requests) == 2
-    assert reply.waited >= 1.0 and server.requests[1].time - server.requests[0].time >= 1.0
+    assert reply.text == "ok now" and len(scripted.requests) == 2
+    assert reply.waited >= 1.0 and scripted.requests[1].time - scripted.requests[0].time >= 1.0
 
 
-def test_retry_after_beyond_the_cap_fails_at_once(server, client):
-    server.script(fail(429, None, "slow down", headers={"Retry-After": "120"}), ok())
+def test_retry_after_beyond_the_cap_fails_at_once(scripted, client):
+    scripted.script(fail(429, None, "slow down", headers={"Retry-After": "120"}), ok())
     started = time.monotonic()
     with pytest.raises(errors.RateLimitError) as info:
         chat(client)
-    assert time.monotonic() - started < 1 and len(server.requests) == 1
+    assert time.monotonic() - started < 1 and len(scripted.requests) == 1
     assert info.value.retry_after == 120 and "120 s" in str(info.value)
 
 
-def test_per_call_max_retries(server, client):
-    server.script(fail(503), ok())
+def test_per_call_max_retries(scripted, client):
+    scripted.script(fail(503), ok())
     with pytest.raises(errors.CapacityError):
         chat(client, max_retries=0)
-    assert len(server.requests) == 1
+    assert len(scripted.requests) == 1
 
 
-def test_quota_is_never_retried_even_with_retry_after(server, client):
-    server.script(fail(429, 3036, "daily quota", headers={"Retry-After": "1"}), ok())
+def test_quota_is_never_retried_even_with_retry_after(scripted, client):
+    scripted.script(fail(429, 3036, "daily quota", headers={"Retry-After": "1"}), ok())
     with pytest.raises(errors.QuotaExceededError) as info:
         chat(client)
-    assert len(server.requests) == 1 and "tomorrow" in str(info.value)
+    assert len(scripted.requests) == 1 and "tomorrow" in str(info.value)
 
 
 # --- transport failures --------------------------------------------------------------------------
@@ -243,30 +243,30 @@ def test_connection_refused(client):
     assert "connection refused" in str(err) and "after 2 retries" in str(err) and "DATAOORTS_API_URL" in str(err)
 
 
-def test_read_timeout_is_retried_then_reported(server, client):
-    server.script(Answer(delay=1.0, body=ok().body), Answer(delay=1.0, body=ok().body))
+def test_read_timeout_is_retried_then_reported(scripted, client):
+    scripted.script(Answer(delay=1.0, body=ok().body), Answer(delay=1.0, body=ok().body))
     started = time.monotonic()
     with pytest.raises(errors.RequestTimeoutError) as info:
         chat(client, timeout=0.2, max_retries=1)
-    assert time.monotonic() - started < 1.0 and len(server.requests) == 2
+    assert time.monotonic() - started < 1.0 and len(scripted.requests) == 2
     assert "read timeout of 0.2 s" in str(info.value) and "timeout=" in str(info.value)
     assert_clean(info.value)
 
 
-def test_connection_dropped_mid_body_is_retried(server, client):
+def test_connection_dropped_mid_body_is_retried(scripted, client):
     dropped = Answer(body=ok("cut").body, drop_after=12)
-    server.script(dropped, dropped, ok("whole"))
+    scripted.script(dropped, dropped, ok("whole"))
     reply = chat(client)
-    assert reply.text == "whole" and reply.retries == 2 and len(server.requests) == 3
+    assert reply.text == "whole" and reply.retries == 2 and len(scripted.requests) == 3
     assert "connection error" in reply.notes[0]
 
 
-def test_connection_dropped_every_time(server, client):
+def test_connection_dropped_every_time(scripted, client):
     dropped = Answer(body=ok("cut").body, drop_after=12)
-    server.script(dropped, dropped, dropped)
+    scripted.script(dropped, dropped, dropped)
     with pytest.raises(errors.ConnectionFailedError) as info:
         chat(client)
-    assert "dropped" in str(info.value) and len(server.requests) == 3
+    assert "dropped" in str(info.value) and len(scripted.requests) == 3
     assert_clean(info.value)
 
 
@@ -279,8 +279,8 @@ def test_unusable_url(client):
 
 # --- interrupts and threads ----------------------------------------------------------------------
 
-def test_keyboard_interrupt_during_backoff_is_prompt(server, client):
-    server.script(fail(503, None, "busy", headers={"Retry-After": "5"}))
+def test_keyboard_interrupt_during_backoff_is_prompt(scripted, client):
+    scripted.script(fail(503, None, "busy", headers={"Retry-After": "5"}))
     timer = threading.Timer(0.3, _thread.interrupt_main)
     timer.start()
     started = time.monotonic()
@@ -289,14 +289,14 @@ def test_keyboard_interrupt_during_backoff_is_prompt(server, client):
             chat(client)
     finally:
         timer.cancel()
-    assert time.monotonic() - started < 1.0 and len(server.requests) == 1
-    server.script(ok("still works"))
+    assert time.monotonic() - started < 1.0 and len(scripted.requests) == 1
+    scripted.script(ok("still works"))
     assert chat(client).text == "still works"
 
 
-def test_kernel_interrupt_while_waiting_for_the_answer(server, client):
+def test_kernel_interrupt_while_waiting_for_the_answer(scripted, client):
     """A real SIGINT to the main thread blocked on the socket stops the call; the pool stays usable."""
-    server.script(Answer(body=ok().body, delay=5))
+    scripted.script(Answer(body=ok().body, delay=5))
     timer = threading.Timer(0.3, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
     started = time.monotonic()
     timer.start()
@@ -306,20 +306,20 @@ def test_kernel_interrupt_while_waiting_for_the_answer(server, client):
     finally:
         timer.cancel()
     assert time.monotonic() - started < 1.5
-    server.script(ok("next"))
+    scripted.script(ok("next"))
     assert chat(client).text == "next"
 
 
-def test_loopback_endpoint_bypasses_a_configured_proxy(server, client, monkeypatch):
+def test_loopback_endpoint_bypasses_a_configured_proxy(scripted, client, monkeypatch):
     for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.setenv(var, f"http://127.0.0.1:{free_port()}")
     for var in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(var, raising=False)
-    server.script(ok("direct"))
+    scripted.script(ok("direct"))
     assert chat(client).text == "direct"
 
 
-def test_proxy_environment_is_read_on_every_call(server, client, monkeypatch):
+def test_proxy_environment_is_read_on_every_call(scripted, client, monkeypatch):
     """A proxy set (or fixed) between two calls is used by the next one: nothing is cached."""
     for var in ("HTTP_PROXY", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(var, raising=False)
@@ -327,16 +327,16 @@ def test_proxy_environment_is_read_on_every_call(server, client, monkeypatch):
     monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{free_port()}")
     with pytest.raises(errors.ConnectionFailedError):
         chat(client, max_retries=0)
-    monkeypatch.setenv("http_proxy", server.url.removesuffix("/api/v1"))
-    server.script(ok("through the proxy"))
+    monkeypatch.setenv("http_proxy", scripted.url.removesuffix("/api/v1"))
+    scripted.script(ok("through the proxy"))
     assert chat(client).text == "through the proxy"
-    (seen,) = server.requests
+    (seen,) = scripted.requests
     assert seen.path == "http://api.dataoorts.invalid/api/v1"
 
 
-def test_concurrent_calls_share_one_pool(server, client):
+def test_concurrent_calls_share_one_pool(scripted, client):
     n = 8
-    server.script(*[Answer(body=ok(f"answer {i}").body, delay=0.3) for i in range(n)])
+    scripted.script(*[Answer(body=ok(f"answer {i}").body, delay=0.3) for i in range(n)])
     results, failures = [], []
 
     def call():
@@ -354,8 +354,8 @@ def test_concurrent_calls_share_one_pool(server, client):
     assert not failures and sorted(results) == sorted(f"answer {i}" for i in range(n))
     assert time.monotonic() - started < 0.3 * n / 2  # they ran at the same time
     # the pooled connections are kept alive and reused by later calls
-    ports = {seen.client_port for seen in server.requests}
-    server.script(ok(), ok())
+    ports = {seen.client_port for seen in scripted.requests}
+    scripted.script(ok(), ok())
     chat(client)
     chat(client)
-    assert {seen.client_port for seen in server.requests[-2:]} <= ports
+    assert {seen.client_port for seen in scripted.requests[-2:]} <= ports

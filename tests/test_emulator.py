@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from dataoorts_magic.emulator import (OfflineServer, add_serve_arguments, count_tokens, fingerprint,
-                                      start_offline)
+from dataoorts_magic.emulator import OfflineServer, count_tokens, fingerprint, start_offline
+from dataoorts_magic.emulator_cli import add_serve_arguments
 from dataoorts_magic.emulator_answers import cut_tokens, stream_pieces
 from dataoorts_magic.emulator_schema import INPUT_SCHEMA, validate
 
@@ -506,7 +506,7 @@ def test_serve_arguments():
 
 def test_serve_runs_in_the_foreground_until_ctrl_c(http):
     secret = "sekrit-key-9"
-    proc = subprocess.Popen([sys.executable, "-m", "dataoorts_magic.emulator", "--port", "0", "--api-key", secret],
+    proc = subprocess.Popen([sys.executable, "-m", "dataoorts_magic.emulator_cli", "--port", "0", "--api-key", secret],
                             stdout=subprocess.PIPE, text=True)
     try:
         banner = proc.stdout.readline() + proc.stdout.readline() + proc.stdout.readline()

@@ -12,10 +12,10 @@ from dataoorts_magic import errors
 from dataoorts_magic.client import DataoortsClient
 from dataoorts_magic.stream import SSEDecoder, StreamFormatError, TextStream, iter_events
 
-try:  # server: the scripted loopback server as this module's fixture
-    from scripted_server import Answer, ok, server, sse  # noqa: F401
+try:
+    from scripted_server import Answer, ok, sse
 except ImportError:  # tests/ became a package
-    from tests.scripted_server import Answer, ok, server, sse  # noqa: F401
+    from tests.scripted_server import Answer, ok, sse
 
 KEY = "sk-test-SECRET-stream-0123456789"
 MODEL = "meta/llama-3.1-8b-instruct"
@@ -95,8 +95,8 @@ def test_text_stream_error_event_and_garbage():
 # --- streamed answers over HTTP ------------------------------------------------------------------------
 
 @pytest.fixture
-def client(server):
-    with DataoortsClient(server.url, backoff_base=0.01, timeout=5, connect_timeout=2) as c:
+def client(scripted):
+    with DataoortsClient(scripted.url, backoff_base=0.01, timeout=5, connect_timeout=2) as c:
         yield c
 
 
@@ -114,100 +114,100 @@ def event_stream(data: bytes, size=11, delay=0.0, **kw) -> Answer:
     return Answer(content_type="text/event-stream", chunks=chunked(data, size, delay), **kw)
 
 
-def test_streams_pieces_as_they_arrive(server, client):
-    server.script(event_stream(EVENTS, size=11, delay=0.01))
+def test_streams_pieces_as_they_arrive(scripted, client):
+    scripted.script(event_stream(EVENTS, size=11, delay=0.01))
     reply, pieces = stream(client)
     assert pieces == ["One, ", "two, ", "three. ✓"]
     assert reply.text == "One, two, three. ✓" and reply.usage == USAGE and reply.notes == []
     assert reply.raw == {"success": True, "result": {"response": reply.text, "usage": USAGE}, "streamed": True}
-    (seen,) = server.requests
+    (seen,) = scripted.requests
     assert seen.json["data"]["stream"] is True and seen.json["data"]["max_tokens"] == 32
     assert seen.headers["Accept"].startswith("text/event-stream")
 
 
-def test_stream_without_chunked_encoding(server, client):
-    server.script(Answer(content_type="text/event-stream; charset=utf-8", body=EVENTS))
+def test_stream_without_chunked_encoding(scripted, client):
+    scripted.script(Answer(content_type="text/event-stream; charset=utf-8", body=EVENTS))
     reply, pieces = stream(client)
     assert reply.text == "One, two, three. ✓" and len(pieces) == 3
 
 
-def test_stream_without_usage(server, client):
-    server.script(event_stream(sse({"response": "no usage here"})))
+def test_stream_without_usage(scripted, client):
+    scripted.script(event_stream(sse({"response": "no usage here"})))
     reply, _ = stream(client)
     assert reply.text == "no usage here" and reply.usage is None
 
 
-def test_stream_that_ends_without_done_is_kept_with_a_note(server, client):
-    server.script(event_stream(sse({"response": "abrupt"}, done=False)))
+def test_stream_that_ends_without_done_is_kept_with_a_note(scripted, client):
+    scripted.script(event_stream(sse({"response": "abrupt"}, done=False)))
     reply, _ = stream(client)
     assert reply.text == "abrupt" and "[DONE]" in reply.notes[0]
 
 
-def test_plain_json_answer_to_a_stream_request(server, client):
-    server.script(ok("whole answer"))
+def test_plain_json_answer_to_a_stream_request(scripted, client):
+    scripted.script(ok("whole answer"))
     reply, pieces = stream(client)
     assert pieces == ["whole answer"] and reply.text == "whole answer" and reply.usage["total_tokens"] == 17
 
 
-def test_stream_dropped_midway_keeps_the_partial_text(server, client):
-    server.script(event_stream(EVENTS, size=len(b'data: {"response": "One, ", "p": "padding"}\n\n'), drop_after=1),
+def test_stream_dropped_midway_keeps_the_partial_text(scripted, client):
+    scripted.script(event_stream(EVENTS, size=len(b'data: {"response": "One, ", "p": "padding"}\n\n'), drop_after=1),
                   ok("must not be asked"))
     with pytest.raises(errors.ConnectionFailedError) as info:
         stream(client)
     err = info.value
     assert err.partial_text == "One, " and "5 characters" in str(err) and "\n" not in str(err)
     assert "run the cell again" in str(err).lower()
-    assert len(server.requests) == 1  # text was shown already: no retry
+    assert len(scripted.requests) == 1  # text was shown already: no retry
     assert KEY not in repr(err)
 
 
-def test_stream_dropped_before_any_text_is_retried(server, client):
-    server.script(event_stream(b": warming up\n\n" + EVENTS, size=14, drop_after=1), event_stream(EVENTS))
+def test_stream_dropped_before_any_text_is_retried(scripted, client):
+    scripted.script(event_stream(b": warming up\n\n" + EVENTS, size=14, drop_after=1), event_stream(EVENTS))
     reply, pieces = stream(client)
-    assert reply.text == "One, two, three. ✓" and reply.retries == 1 and len(server.requests) == 2
+    assert reply.text == "One, two, three. ✓" and reply.retries == 1 and len(scripted.requests) == 2
     assert pieces == ["One, ", "two, ", "three. ✓"]
 
 
-def test_error_event_in_the_stream(server, client):
+def test_error_event_in_the_stream(scripted, client):
     busy = sse({"success": False, "errors": [{"code": 3040, "message": "out of capacity"}]}, done=False)
-    server.script(event_stream(busy), event_stream(sse({"response": "ok"})))
+    scripted.script(event_stream(busy), event_stream(sse({"response": "ok"})))
     reply, _ = stream(client)
     assert reply.text == "ok" and reply.retries == 1
-    server.script(event_stream(sse({"response": "half"}) [:-len("data: [DONE]\n\n")] + busy))
+    scripted.script(event_stream(sse({"response": "half"}) [:-len("data: [DONE]\n\n")] + busy))
     with pytest.raises(errors.CapacityError) as info:
         stream(client)
     assert info.value.partial_text == "half" and "code 3040" in str(info.value)
 
 
-def test_garbage_in_the_stream_is_a_bad_response(server, client):
-    server.script(event_stream(b"data: <html>\n\n"))
+def test_garbage_in_the_stream_is_a_bad_response(scripted, client):
+    scripted.script(event_stream(b"data: <html>\n\n"))
     with pytest.raises(errors.BadResponseError) as info:
         stream(client)
-    assert "not JSON" in str(info.value) and len(server.requests) == 1
+    assert "not JSON" in str(info.value) and len(scripted.requests) == 1
 
 
-def test_stream_errors_before_streaming_are_mapped(server, client):
-    server.script(Answer(status=429, body=json.dumps({"success": False, "errors": [{"code": 3036, "message": "q"}]})))
+def test_stream_errors_before_streaming_are_mapped(scripted, client):
+    scripted.script(Answer(status=429, body=json.dumps({"success": False, "errors": [{"code": 3036, "message": "q"}]})))
     with pytest.raises(errors.QuotaExceededError):
         stream(client)
 
 
-def test_interrupt_from_on_text_closes_the_stream(server, client):
-    server.script(event_stream(EVENTS, size=11, delay=0.05))
+def test_interrupt_from_on_text_closes_the_stream(scripted, client):
+    scripted.script(event_stream(EVENTS, size=11, delay=0.05))
 
     def on_text(piece):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         client.chat(MODEL, MESSAGES, {}, api_key=KEY, stream=True, on_text=on_text)
-    server.script(ok("next call works"))
+    scripted.script(ok("next call works"))
     assert client.chat(MODEL, MESSAGES, {}, api_key=KEY).text == "next call works"
 
 
-def test_kernel_interrupt_while_the_stream_waits(server, client):
+def test_kernel_interrupt_while_the_stream_waits(scripted, client):
     """A real SIGINT to the main thread while it blocks reading a slow stream stops it at once."""
     slow = [(sse({"response": "first"}, done=False), 0.0), (sse({"response": "late"}), 5.0)]
-    server.script(Answer(content_type="text/event-stream", chunks=slow))
+    scripted.script(Answer(content_type="text/event-stream", chunks=slow))
     timer = threading.Timer(0.3, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
     pieces = []
     started = time.monotonic()
@@ -218,5 +218,5 @@ def test_kernel_interrupt_while_the_stream_waits(server, client):
     finally:
         timer.cancel()
     assert time.monotonic() - started < 1.5 and pieces == ["first"]
-    server.script(ok("after the interrupt"))
+    scripted.script(ok("after the interrupt"))
     assert client.chat(MODEL, MESSAGES, {}, api_key=KEY).text == "after the interrupt"

@@ -7,9 +7,8 @@ import signal
 import threading
 import time
 
-import pytest
 
-from conftest import KEY, everything_shown, run
+from conftest import everything_shown, run
 from dataoorts_magic.response import LlamaResponse, Usage
 from dataoorts_magic.streaming import GROWTH, LiveAnswer
 

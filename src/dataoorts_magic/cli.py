@@ -57,14 +57,14 @@ def _demo(args) -> int:
 
 
 def _serve(args) -> int:
-    from .emulator import serve_from_args
+    from .emulator_cli import serve_from_args
 
     serve_from_args(args)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .emulator import add_serve_arguments
+    from .emulator_cli import add_serve_arguments
 
     parser = argparse.ArgumentParser(prog="dataoorts-magic", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)

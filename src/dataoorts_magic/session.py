@@ -9,12 +9,17 @@ import os
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from . import settings as settings_mod
 from .budget import Spending
 from .conversations import Conversation, Conversations, estimate_tokens
 from .errors import CacheMissError, LlamaError, LogError, ValidationError, MissingKeyError
 from .params import PARAMS, cost, model_info, validate
+
+if TYPE_CHECKING:  # imported at first use, to keep %load_ext light
+    from .log import ExchangeLog
+    from .response import LlamaResponse
 
 _client_lock = threading.Lock()
 
