@@ -328,12 +328,15 @@ def test_unload_and_reload_leave_one_registration(ip, online):
         assert sum(type(c).__name__ == cls for c in ip.configurables) == 1
     recorders = [cb for cb in ip.events.callbacks["post_run_cell"] if "ErrorRecorder" in repr(cb)]
     assert len(recorders) == 1  # %llama_explain's listener is not added twice
+    fixes = [t for t in ip.input_transformers_cleanup if getattr(t, "__name__", "") == "keep_question_marks"]
+    assert len(fixes) == 1  # the "%llama ...?" input fix is not added twice
     result, _ = run(ip, "%%llama\nHi")
     assert result.success
     ip.run_line_magic("unload_ext", "dataoorts_magic")
     assert "llama" not in ip.magics_manager.magics["cell"]
     assert not any(n.startswith("llama") for n in ip.magics_manager.magics["line"])
     assert not any(type(c).__name__ == "LlamaMagics" for c in ip.configurables)
+    assert not any(getattr(t, "__name__", "") == "keep_question_marks" for t in ip.input_transformers_cleanup)
     ip.run_line_magic("load_ext", "dataoorts_magic")
     assert "llama" in ip.magics_manager.magics["line"]
 
@@ -352,3 +355,26 @@ def test_a_model_name_with_markup_stays_text_in_every_part_of_the_display(ip, sc
     for page in (data["text/html"], as_rendered):
         assert "<img" not in page and 'href="javascript' not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in data["text/html"]
+
+
+def test_a_one_line_prompt_ending_in_a_question_mark_is_sent_not_taken_for_help(ip, online):
+    result, cap = run(ip, "%llama -n 30 What is AI?")
+    assert result.success, cap.stdout + cap.stderr
+    assert last_body(online)["data"]["messages"] == [{"role": "user", "content": "What is AI?"}]
+    before = online.count
+    result, cap = run(ip, "x = 1\n%llama   Why is the sky blue?  \ny = 2")
+    assert result.success and online.count == before + 1
+    assert last_body(online)["data"]["messages"][0]["content"] == "Why is the sky blue?"
+    assert ip.user_ns["y"] == 2
+
+
+def test_help_syntax_still_works_and_cell_bodies_are_untouched(ip, online):
+    from dataoorts_magic.question_mark import keep_question_marks
+
+    assert keep_question_marks(["%llama?\n"]) == ["%llama?\n"]
+    assert keep_question_marks(["%llama ?\n"]) == ["%llama ?\n"]
+    assert keep_question_marks(["%%llama\n", "%llama what?\n"]) == ["%%llama\n", "%llama what?\n"]
+    before = online.count
+    result, cap = run(ip, "%%llama -n 30\nWhat is a p-value?")
+    assert result.success and online.count == before + 1
+    assert last_body(online)["data"]["messages"][0]["content"] == "What is a p-value?"

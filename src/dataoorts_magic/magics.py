@@ -171,14 +171,19 @@ class LlamaMagics(Magics, LlamaSettings):
 
 def load(ipython) -> None:
     """Register the magics (``Magics.__init__`` already makes them reachable by %config)."""
+    from . import question_mark
     from .tool_magics import LlamaToolMagics
 
     core = LlamaMagics(shell=ipython)
     ipython.register_magics(core, LlamaToolMagics(shell=ipython, core=core))
+    question_mark.install(ipython)  # "%llama What is AI?" is a prompt, not a help request
 
 
 def unload(ipython) -> None:
     """Remove what ``load`` registered, so %reload_ext leaves no duplicates."""
+    from . import question_mark
+
+    question_mark.uninstall(ipython)
     manager = ipython.magics_manager
     mine = [m for m in (manager.registry.pop(name, None) for name in ("LlamaMagics", "LlamaToolMagics")) if m]
     for table in manager.magics.values():
