@@ -86,6 +86,7 @@ def conversation_table(conversations) -> Table:
 
 def to_markdown(conv) -> str:
     """A readable transcript (answers made safe, as in the cell's ``text/markdown``)."""
+    from .response import markdown_literal
     from .safe_markdown import to_safe_markdown
 
     lines = [f"# {to_safe_markdown(_summary(conv))}", ""]
@@ -94,7 +95,7 @@ def to_markdown(conv) -> str:
     for i, turn in enumerate(conv.turns, 1):
         lines += [f"## [{i}] You", "", to_safe_markdown(turn["user"]), "",
                   f"## [{i}] Llama", "", to_safe_markdown(turn["assistant"]), "",
-                  f"*{to_safe_markdown(turn_footer(turn)).replace('$', chr(92) + '$')}*", ""]
+                  f"*{markdown_literal(turn_footer(turn))}*", ""]
     return "\n".join(lines)
 
 

@@ -131,12 +131,12 @@ class LlamaResponse:
         from .safe_markdown import to_safe_markdown
 
         footer = self.footer()
-        footer_html = f'<div class="dataoorts-footer" style="color:#666;font-size:85%;margin-top:.5em">{html.escape(footer)}</div>'
-        footer_md = "\n\n---\n*" + _markdown_literal(footer) + "*\n"
+        footer_html = footer_div(footer)
+        footer_md = "\n\n---\n*" + markdown_literal(footer) + "*\n"
         data = {}
         if self.format == "text":
             data["text/html"] = f'<pre class="dataoorts-text">{escape_text(self.text)}</pre>' + footer_html
-            data["text/markdown"] = _fenced(self.text, "text") + footer_md
+            data["text/markdown"] = fenced(self.text, "text") + footer_md
             plain = self.text
         elif self.format in ("code", "json"):
             if self.format == "code":
@@ -147,7 +147,7 @@ class LlamaResponse:
                 language, source = "json", json.dumps(obj, indent=2, ensure_ascii=False)
                 data["application/json"] = obj if isinstance(obj, (dict, list)) else {"value": obj}
             data["text/html"] = code_html(source, language) + footer_html
-            data["text/markdown"] = _fenced(source, language or "") + footer_md
+            data["text/markdown"] = fenced(source, language or "") + footer_md
             plain = source
         else:
             data["text/html"] = to_html(self.text) + footer_html
@@ -160,12 +160,17 @@ class LlamaResponse:
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]$~|#])")
 
 
-def _markdown_literal(text: str) -> str:
+def footer_div(line: str) -> str:
+    """The grey line under an answer (its footer, or a stream's progress note), escaped."""
+    return f'<div class="dataoorts-footer" style="color:#666;font-size:85%;margin-top:.5em">{html.escape(line)}</div>'
+
+
+def markdown_literal(text: str) -> str:
     """Our own one-line text (the footer: it may hold a model name a user typed) as literal Markdown."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def _fenced(source: str, language: str) -> str:
+def fenced(source: str, language: str) -> str:
     """A fenced block that no run of backticks inside ``source`` can close early."""
     longest = max((len(line.strip()) for line in source.split("\n") if set(line.strip()) == {"`"}), default=0)
     fence = "`" * max(3, longest + 1)

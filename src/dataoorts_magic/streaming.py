@@ -16,7 +16,7 @@ import sys
 import time
 
 from .errors import LlamaError
-from .response import _fenced
+from .response import fenced, footer_div
 
 INTERVAL = 0.1  # seconds between two updates of the display, at least
 GROWTH = 0.2  # an update waits for this share of new text (keeps the total cost linear)
@@ -81,13 +81,12 @@ class LiveAnswer:
         from .safe_markdown import to_safe_markdown
 
         text = self.text
-        note_html = f'<div class="dataoorts-footer" style="color:#666;font-size:85%;margin-top:.5em">' \
-                    f'{escape_text(note)}</div>'
+        note_html = footer_div(note)
         if self.format == "markdown":
             body, markdown = to_html(text), to_safe_markdown(text)
         else:  # text, or code/json that cannot be read before the end
             body = f'<pre class="dataoorts-text">{escape_text(text)}</pre>'
-            markdown = _fenced(text, "text")
+            markdown = fenced(text, "text")
         return {"text/html": body + note_html, "text/markdown": markdown, "text/plain": f"{text}\n\n-- {note}"}
 
     def _update(self, make) -> None:
