@@ -35,7 +35,7 @@ from .interpolate import _pandas_kind, fields, interpolate
 from .progress import seconds
 from .params import format_cost
 from .response import LlamaResponse, Usage
-from .runner import NotSent, failed, gather
+from .runner import failed, finished, gather
 from .settings import MAX_CONCURRENCY
 
 SHOWN_ROWS = 50  # rows in the display; the result holds them all
@@ -186,7 +186,7 @@ class BatchResult(Sequence):
 
     @property
     def finished(self) -> int:
-        return sum(not isinstance(r, NotSent) for r in self.results)
+        return finished(self.results)
 
     @property
     def usage(self) -> Usage | None:

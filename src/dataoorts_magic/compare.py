@@ -83,25 +83,33 @@ class Comparison:
         self.headers = list(headers)
         self.results = list(results)
 
+    def _rendered(self) -> list:
+        """Each column's bundle (None for a failed one), rendered once for every part of a display."""
+        return [None if failed(r) else _bundle(r)[0] for r in self.results]
+
     def __repr__(self) -> str:
+        return self._plain(self._rendered())
+
+    def _plain(self, rendered: list) -> str:
         parts = []
-        for header, result in zip(self.headers, self.results):
-            body = f"⚠ {result}" if failed(result) else _bundle(result)[0]["text/plain"]
+        for header, result, bundle in zip(self.headers, self.results, rendered):
+            body = f"⚠ {result}" if bundle is None else bundle["text/plain"]
             parts.append(f"── {header} ──\n{body}")
         return "\n\n".join(parts)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        rendered = self._rendered()
         columns = []
-        for header, result in zip(self.headers, self.results):
-            if failed(result):
+        for header, result, bundle in zip(self.headers, self.results, rendered):
+            if bundle is None:
                 body = f"<div style='color:#b00'>{html.escape(str(result))}</div>"
             else:
-                body = _bundle(result)[0]["text/html"]  # sanitized by render, footer included
+                body = bundle["text/html"]  # sanitized by render, footer included
             columns.append("<div style='flex:1 1 0;min-width:16em;overflow-x:auto'>"
                            f"<div style='font-weight:bold;border-bottom:1px solid #ccc;margin-bottom:.4em'>"
                            f"{html.escape(header)}</div>{body}</div>")
         data = {"text/html": f"<div class='dataoorts-compare' style='display:flex;gap:1.2em'>{''.join(columns)}</div>",
-                "text/plain": repr(self)}
+                "text/plain": self._plain(rendered)}
         return data, {"dataoorts_magic": {"compare": self.provenance()}}
 
     def provenance(self) -> list[dict]:

@@ -43,8 +43,12 @@ class Outcome:
 
     @property
     def finished(self) -> int:
-        """Requests that got an answer or a failure of their own (not the ones left unsent)."""
-        return sum(not isinstance(r, NotSent) for r in self.results)
+        return finished(self.results)
+
+
+def finished(results: list) -> int:
+    """Requests that got an answer or a failure of their own (not the ones left unsent)."""
+    return sum(not isinstance(r, NotSent) for r in results)
 
 
 def failed(result) -> bool:
