@@ -86,7 +86,7 @@ class LlamaMagics(Magics, LlamaSettings):
         """
         argv, rest = parse.split_line(line, self.llama.parser, cell_mode=cell is not None)
         opts = self.llama.parser.parse_args(argv)
-        prompt = (cell if cell is not None else rest).rstrip().lstrip("\n")
+        prompt = parse.cell_prompt(cell if cell is not None else rest)
         if opts.out is not None and not parse.is_identifier(opts.out):
             raise UsageError(f"--out {opts.out!r} is not a variable name: use a name like answer or r1.")
         if opts.quiet and not opts.out:

@@ -24,9 +24,11 @@ import time
 
 import ipywidgets as W
 
+from .budget import Spending
 from .cellcode import cell_code
 from .errors import LlamaError
 from .panel_controls import ParamControl
+from .parse import cell_prompt
 from .params import PARAMS, models
 from .params import format_cost
 from .transcript import Transcript, UserTurn
@@ -34,11 +36,6 @@ from .transcript import Transcript, UserTurn
 CHAT = "panel"  # the conversation the panel keeps: the same store as ``%%llama -c panel``
 ADVANCED = ("top_k", "repetition_penalty", "frequency_penalty", "presence_penalty", "seed")
 TICK = 0.2  # seconds between updates of the busy label
-
-
-def _prompt_text(text: str) -> str:
-    """The prompt as a ``%%llama`` cell body would carry it (the magic strips the same way)."""
-    return text.rstrip().lstrip("\n")
 
 
 def one_line(err: BaseException) -> str:
@@ -63,7 +60,7 @@ class LlamaPanel(W.VBox):
         super().__init__(layout=W.Layout(width="100%"))
         self.session, self.shell = session, shell
         self.turns: list = []  # (prompt, response) in the transcript; New chat empties it
-        self.tally = dict(requests=0, prompt=0, completion=0, cost=0.0, unknown=0)  # every answer of this panel
+        self.tally = Spending()  # every answer of this panel (New chat keeps it)
         self.static_displays: list = []  # display handles of the static transcript copies
         self._busy = False
         eff = session.effective()
@@ -115,7 +112,7 @@ class LlamaPanel(W.VBox):
 
     # --- what a request carries -------------------------------------------------------------
     def prompt(self) -> str:
-        return _prompt_text(self.prompt_box.value)
+        return cell_prompt(self.prompt_box.value)  # as a %%llama cell body would carry it
 
     def flags(self) -> dict:
         """The flags for ``LlamaSession.ask``: model, system, format and every set parameter."""
@@ -224,24 +221,16 @@ class LlamaPanel(W.VBox):
             f'<span class="dataoorts-error" style="color:#b00020">⚠ {html.escape(line)}</span>')
 
     def _count(self, response) -> None:
-        t = self.tally
-        t["requests"] += 1
-        if response.usage is not None:
-            t["prompt"] += response.usage.prompt_tokens
-            t["completion"] += response.usage.completion_tokens
-        if response.cost is None:
-            t["unknown"] += 1
-        else:
-            t["cost"] += response.cost
+        self.tally.settle(0.0, response.model, response.usage, response.cost)
 
     def _totals_html(self) -> str:
-        t = self.tally
-        unknown = t["unknown"]
-        cost = format_cost(t["cost"])
+        tallies = self.tally.rows().values()
+        n, unknown = sum(t.requests for t in tallies), sum(t.unknown_cost for t in tallies)
+        cost = format_cost(sum(t.cost for t in tallies))
         if unknown:
             cost += f" + {unknown} answer{'s' * (unknown != 1)} of unknown cost"
-        requests = f"{t['requests']} request" + ("" if t["requests"] == 1 else "s")
-        text = f"Totals: {requests} · {t['prompt']} → {t['completion']} tokens · {cost}"
+        prompt, completion = sum(t.prompt_tokens for t in tallies), sum(t.completion_tokens for t in tallies)
+        text = f"Totals: {n} request{'' if n == 1 else 's'} · {prompt} → {completion} tokens · {cost}"
         return f'<div class="dataoorts-totals" style="color:#666;font-size:85%">{html.escape(text)}</div>'
 
     # --- the static copy --------------------------------------------------------------------

@@ -73,5 +73,10 @@ def split_line(line: str, parser: argparse.ArgumentParser, cell_mode: bool) -> t
     return argv, ""
 
 
+def cell_prompt(text: str) -> str:
+    """The prompt as sent: trailing white space and leading blank lines dropped, indentation kept."""
+    return text.rstrip().lstrip("\n")
+
+
 def is_identifier(name: str) -> bool:
     return name.isidentifier() and not name.startswith("__")
