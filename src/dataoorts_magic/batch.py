@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from .errors import ValidationError
-from .interpolate import _pandas_kind, fields, interpolate
+from .interpolate import pandas_kind, fields, interpolate
 from .progress import seconds
 from .params import format_cost
 from .response import LlamaResponse, Usage
@@ -69,7 +69,7 @@ def items_of(value, name: str) -> Batch:
     if isinstance(value, (str, bytes, bytearray)):
         raise ValidationError(f"--over {name}: {name} is a {type(value).__name__}, not a batch (a string would "
                               f"be split into characters). Put the texts in a list: {name} = [...].")
-    kind = _pandas_kind(value)
+    kind = pandas_kind(value)
     if kind == "DataFrame":
         names = [c for c in value.columns if isinstance(c, str) and c.isidentifier()]
         rows = [dict(zip(value.columns, row)) for row in value.itertuples(index=False, name=None)]

@@ -155,7 +155,7 @@ def _render_field(field: str, namespace: Mapping[str, object]) -> Optional[str]:
             return None
         if isinstance(value, str):
             return value
-        if _pandas_kind(value) is not None:
+        if pandas_kind(value) is not None:
             return frame_to_markdown(value)
         return str(value)
     except Exception:
@@ -184,7 +184,7 @@ def _resolve(field: str, namespace: Mapping[str, object]) -> object:
     return value
 
 
-def _pandas_kind(obj: object) -> Optional[str]:
+def pandas_kind(obj: object) -> Optional[str]:
     """``"DataFrame"`` or ``"Series"`` for pandas objects (subclasses too), else None."""
     for cls in type(obj).__mro__:
         if cls.__name__ in ("DataFrame", "Series") and cls.__module__.startswith("pandas"):
@@ -213,7 +213,7 @@ def frame_to_markdown(
     max_cols = max(1, int(max_cols))
     max_cell = max(1, int(max_cell))
     n_rows = len(df)
-    if _pandas_kind(df) == "Series":
+    if pandas_kind(df) == "Series":
         name = df.name
         title = "Series" if name is None else f"Series {_cell(name, max_cell)}"
         lines = [f"{title}: {_count(n_rows, 'row')}, dtype {df.dtype}"]
