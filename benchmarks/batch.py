@@ -123,7 +123,7 @@ class _ServeProcess:
 
 
 def bench_batch(ip, rounds: int, where: str) -> list[float]:
-    from dataoorts_magic.emulator import OfflineServer
+    from dataoorts_magic.offline.server import OfflineServer
     from IPython.utils.capture import capture_output
 
     walls = []
@@ -156,7 +156,7 @@ def bench_stream(ip, rate: int) -> dict:
     from IPython.utils.capture import capture_output
 
     from dataoorts_magic import render
-    from dataoorts_magic.streaming import LiveAnswer, watch
+    from dataoorts_magic.display.live_answer import LiveAnswer, watch
 
     tokens = markdown_tokens(STREAM_TOKENS)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Streamer)

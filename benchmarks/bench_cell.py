@@ -128,7 +128,7 @@ def main(n: int = 150):
     from IPython.utils.capture import capture_output
 
     from dataoorts_magic import render
-    from dataoorts_magic.safe_markdown import to_safe_markdown
+    from dataoorts_magic.display.safe_markdown import to_safe_markdown
 
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "dataoorts_magic")

@@ -39,7 +39,7 @@ def text(rng: random.Random, chars: int) -> str:
 
 def build(path: Path, n: int) -> tuple[dict, int]:
     """Fill the log with n exchanges; returns one recorded request (for a cache hit) and the build time."""
-    from dataoorts_magic.log import COLUMNS, ExchangeLog, cache_key
+    from dataoorts_magic.pipeline.log import COLUMNS, ExchangeLog, cache_key
     from dataoorts_magic.params import cost
 
     rng = random.Random(4)
@@ -93,8 +93,8 @@ def main(n: int = 100_000) -> None:
 
     from IPython.core.interactiveshell import InteractiveShell
 
-    from dataoorts_magic.log import ExchangeLog, cache_key
-    from dataoorts_magic.response import Usage
+    from dataoorts_magic.pipeline.log import ExchangeLog, cache_key
+    from dataoorts_magic.display.response import Usage
 
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "dataoorts_magic")

@@ -13,8 +13,8 @@ import time
 import markdown
 import nh3
 
-from dataoorts_magic.render import EXTENSIONS, to_html
-from dataoorts_magic.safe_markdown import to_safe_markdown
+from dataoorts_magic.display.render import EXTENSIONS, to_html
+from dataoorts_magic.display.safe_markdown import to_safe_markdown
 
 ANSWER = """## Reading a CSV file with pandas
 

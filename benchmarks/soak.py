@@ -30,8 +30,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from dataoorts_magic.client import DataoortsClient
-from dataoorts_magic.emulator import OfflineServer
+from dataoorts_magic.api.client import DataoortsClient
+from dataoorts_magic.offline.server import OfflineServer
 from dataoorts_magic.errors import LlamaError
 
 MODEL = "meta/llama-3.1-8b-instruct"

@@ -1,13 +1,9 @@
 """Shared fixtures: a real InteractiveShell with the extension loaded, and a loopback endpoint."""
 from __future__ import annotations
 
-import hashlib
-import secrets
-
 import pytest
 
-KEY = "sk-test-" + secrets.token_hex(12)
-KEY_FINGERPRINT = "bearer-sha256:" + hashlib.sha256(KEY.encode()).hexdigest()[:12]
+from support.shell import KEY
 ENV_VARS = ("DATAOORTS_API_KEY", "DATAOORTS_API_URL", "DATAOORTS_MODEL", "DATAOORTS_OFFLINE",
             "DATAOORTS_MAGIC_LOG", "DATAOORTS_MAGIC_HOME")
 
@@ -52,7 +48,7 @@ def clean_environment(monkeypatch, tmp_path):
 @pytest.fixture
 def server():
     """The bundled endpoint on a free loopback port, expecting KEY."""
-    from dataoorts_magic.emulator import OfflineServer
+    from dataoorts_magic.offline.server import OfflineServer
 
     with OfflineServer(api_key=KEY).start() as srv:
         yield srv
@@ -60,8 +56,8 @@ def server():
 
 @pytest.fixture
 def scripted(monkeypatch):
-    """A scripted loopback server (tests/scripted_server.py) that the client is pointed at, with KEY."""
-    from scripted_server import ScriptedServer
+    """A scripted loopback server (tests/support/scripted_server.py) that the client is pointed at, with KEY."""
+    from support.scripted_server import ScriptedServer
 
     with ScriptedServer() as srv:
         monkeypatch.setenv("DATAOORTS_API_URL", srv.url)
@@ -75,23 +71,3 @@ def online(server, monkeypatch):
     monkeypatch.setenv("DATAOORTS_API_URL", server.url)
     monkeypatch.setenv("DATAOORTS_API_KEY", KEY)
     return server
-
-
-def run(ip, source: str):
-    """Run a cell as a user would; return (result, captured output)."""
-    from IPython.utils.capture import capture_output
-
-    with capture_output() as captured:
-        result = ip.run_cell(source)
-    return result, captured
-
-
-def everything_shown(captured) -> str:
-    """All text a user could see or save from a captured cell: streams, every mime type, metadata."""
-    import json
-
-    parts = [captured.stdout, captured.stderr]
-    for out in captured.outputs:
-        parts.append(json.dumps(out.data, default=str))
-        parts.append(json.dumps(out.metadata, default=str))
-    return "\n".join(parts)

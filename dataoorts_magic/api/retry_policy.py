@@ -1,0 +1,68 @@
+"""The retry policy: which failures are worth another try, and how long to wait before it.
+
+It is the OpenAI Python SDK's: 2 retries, 0.5 s doubling to 8 s with jitter, ``Retry-After``
+honoured up to 60 s; 408, 429 and 5xx answers, the provider's own capacity and timeout codes and
+connection errors are retried, nothing else. Pure functions: the client does the waiting.
+"""
+from __future__ import annotations
+
+import random
+from typing import Callable
+
+import urllib3.exceptions
+from urllib3.util.retry import Retry
+
+from ..errors import CODE_ERRORS, LlamaError
+
+DEFAULT_MAX_RETRIES = 2
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+MAX_RETRY_AFTER = 60.0
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+RETRY_CODES = frozenset({3040, 3007})  # out of capacity; the provider's own "timeout" (its 408)
+NEVER_RETRY_CODES = frozenset(CODE_ERRORS) - RETRY_CODES  # auth, bad input, no model, too large, quota
+_RETRY_HEADER = Retry(total=0)  # only for its Retry-After parser (seconds or an HTTP date)
+
+
+def should_retry(status: int | None, code: int | None) -> bool:
+    """Whether an HTTP answer (status, provider code) is worth another try; the code decides first."""
+    if code in RETRY_CODES:
+        return True
+    if code in NEVER_RETRY_CODES:
+        return False
+    return status in RETRY_STATUSES
+
+
+def backoff_delay(retry: int, base: float = INITIAL_RETRY_DELAY, cap: float = MAX_RETRY_DELAY,
+                  rand: Callable[[], float] = random.random) -> float:
+    """Seconds before retry number ``retry`` (0-based): base doubling to cap, minus up to 25 % jitter."""
+    return min(base * 2 ** retry, cap) * (1 - 0.25 * rand())
+
+
+def retry_after_seconds(headers) -> float | None:
+    """The wait a server asked for (``Retry-After`` seconds or HTTP date, or ``retry-after-ms``)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return float(_RETRY_HEADER.parse_retry_after(value))
+    except urllib3.exceptions.InvalidHeader:
+        return None
+
+
+def wait_before_retry(err: LlamaError, retries: int, limit: int, *, base: float = INITIAL_RETRY_DELAY,
+                      cap: float = MAX_RETRY_DELAY, retry_after_cap: float = MAX_RETRY_AFTER) -> float | None:
+    """Seconds to wait before trying again after ``err`` (``retries`` made so far), or None to give up."""
+    if not err.retryable or retries >= limit:
+        return None
+    if err.retry_after is not None and err.retry_after > retry_after_cap:
+        return None  # the error says how long the server wants; don't block the kernel that long
+    if err.retry_after:
+        return err.retry_after
+    return backoff_delay(retries, base, cap)

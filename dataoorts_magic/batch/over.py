@@ -1,0 +1,107 @@
+"""``%%llama --over VAR``: read VAR as items and build one checked request per item, then send them.
+
+:func:`items_of` reads VAR (a list, tuple or any iterable; a pandas Series, index kept; a
+DataFrame, one item per row with its columns as fields); :func:`prepare` builds and checks
+every request before anything is sent; :func:`run` sends them through the session (see
+:mod:`.runner`) and returns the :class:`~.result.BatchResult`, a sequence of ``LlamaResponse``
+(or the error of an item) in input order. pandas is imported only when VAR is a pandas object.
+"""
+from __future__ import annotations
+
+import re
+from collections import ChainMap
+from dataclasses import dataclass, field
+
+from ..errors import ValidationError
+from ..pipeline.frame_markdown import pandas_kind
+from ..pipeline.interpolate import fields, interpolate
+from ..pipeline.settings import MAX_CONCURRENCY
+from .result import BatchResult
+from .runner import gather
+
+_ROOT = re.compile(r"[^\W\d]\w*")
+
+
+@dataclass
+class Batch:
+    """VAR read as items: ``labels`` (positions, or the pandas index), ``items`` (what ``{item}``
+    gives), ``columns`` (a DataFrame's fields per row, else empty dicts), ``source`` (VAR if pandas)."""
+
+    name: str
+    labels: list
+    items: list
+    columns: list
+    kind: str = "iterable"
+    source: object = None
+    requests: list = field(default_factory=list)
+
+
+def check_concurrency(value) -> int:
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise ValidationError(f"-j {value} is out of range: use 1 to {MAX_CONCURRENCY} requests in flight.")
+    return value
+
+
+def items_of(value, name: str) -> Batch:
+    """Read VAR as a batch, or explain why it is not one."""
+    if isinstance(value, (str, bytes, bytearray)):
+        raise ValidationError(f"--over {name}: {name} is a {type(value).__name__}, not a batch (a string would "
+                              f"be split into characters). Put the texts in a list: {name} = [...].")
+    kind = pandas_kind(value)
+    if kind == "DataFrame":
+        names = [c for c in value.columns if isinstance(c, str) and c.isidentifier()]
+        rows = [dict(zip(value.columns, row)) for row in value.itertuples(index=False, name=None)]
+        return Batch(name, list(value.index), [value.iloc[i] for i in range(len(value))],
+                     [{c: row[c] for c in names} for row in rows], "DataFrame", value)
+    if kind == "Series":
+        return Batch(name, list(value.index), list(value), [{} for _ in range(len(value))], "Series", value)
+    try:
+        items = list(value)
+    except TypeError:
+        raise ValidationError(f"--over {name}: {name} is a {type(value).__name__}, which cannot be iterated: "
+                              "give a list, tuple, pandas Series or DataFrame.") from None
+    return Batch(name, list(range(len(items))), items, [{} for _ in items])
+
+
+def _uses(text: str | None, names: set) -> bool:
+    return any(_ROOT.match(f).group() in names for f in fields(text or "") if _ROOT.match(f))
+
+
+def prepare(session, prompt: str, flags: dict, name: str, namespace, raw: bool = False) -> Batch:
+    """Read ``namespace[name]`` and build one checked request per item; nothing is sent.
+
+    Per item the prompt and system text are filled from ``{item}``, the row's columns and
+    then the user's variables. Parameters are checked once for all (an error stops the batch
+    here); an item whose own prompt is unusable (e.g. empty) keeps the error as its outcome.
+    """
+    if raw:
+        raise ValidationError("--raw turns off {item}, which --over needs: drop --raw "
+                              "(write {{ and }} for literal braces).")
+    if name not in namespace:
+        raise ValidationError(f"--over {name}: there is no variable {name}; define it first, "
+                              f"e.g. {name} = ['first', 'second'].")
+    batch = items_of(namespace[name], name)
+    names = {"item", *(c for row in batch.columns[:1] for c in row)}
+    system = flags.get("system")
+    if not (_uses(prompt, names) or _uses(system, names)):
+        hint = f" or a column such as {{{sorted(names - {'item'})[0]}}}" if len(names) > 1 else ""
+        raise ValidationError(f"The prompt does not use {{item}}{hint}, so every request of --over {name} "
+                              "would be the same: put {item} where each value should go.")
+    for item, columns in zip(batch.items, batch.columns):
+        scope = ChainMap({"item": item}, columns, namespace)
+        try:
+            batch.requests.append(session.request(
+                interpolate(prompt, scope),
+                {**flags, "system": interpolate(system, scope) if system is not None else None, "stream": False}))
+        except ValidationError as err:
+            batch.requests.append(err)
+    if batch.requests and all(isinstance(r, ValidationError) for r in batch.requests):
+        raise batch.requests[0]
+    return batch
+
+
+def run(session, batch: Batch, concurrency: int, progress=None) -> BatchResult:
+    """Send the prepared batch ``concurrency`` at a time; the result holds every item's outcome."""
+    outcome = gather(session.send, batch.requests, check_concurrency(concurrency), progress)
+    return BatchResult(outcome.results, batch.labels, batch.items, kind=batch.kind, source=batch.source,
+                       elapsed=outcome.elapsed, interrupted=outcome.interrupted, stopped_by=outcome.stopped_by)

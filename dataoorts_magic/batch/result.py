@@ -1,0 +1,206 @@
+"""``BatchResult``: the answers of ``--over`` in input order, their totals, frames and display.
+
+``BatchResult.errors`` maps a label to its message, or a position when VAR's labels repeat (a
+pandas index with duplicates), so no failure is merged into another; ``failures`` always lists
+``(position, label, message)``; ``to_series()`` / ``to_frame()`` keep the index, duplicates too.
+
+The display's metadata records how the answers were made, compactly: what every answer shares
+once, the run's totals, and one entry per row shown (the first ``SHOWN_ROWS``, in input order)::
+
+    {"dataoorts_magic": {"batch": {
+        "model": ..., "params": ..., "offline": ...,      # as the first answer shown had them
+        "totals": {"requests", "failed", "usage", "cost", "elapsed"},  # over every item
+        "items": [{"usage", "cost", "elapsed", "prompt_sha256", "cached"},  # an answer
+                  {"error": "one-line message"}, ...]}}}  # a failed item
+
+An item repeats ``model``, ``params`` or ``offline`` only where its own differ: an answer's full
+provenance (as for a single answer) is the shared fields updated with its entry.
+"""
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from ..display.progress import seconds
+from ..display.response import LlamaResponse, Usage
+from ..display.styles import error_html, footer_html
+from ..params import format_cost
+from .runner import failed, finished
+
+SHOWN_ROWS = 50  # rows in the display; the result holds them all
+SHOWN_CHARS = 160  # characters of an item or an answer in the display
+SHARED = ("model", "params", "offline")  # provenance that the display's metadata records once
+
+def _short(value, limit: int = SHOWN_CHARS) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+class BatchResult(Sequence):
+    """The answers of ``--over``, in input order: ``r[i]`` is a ``LlamaResponse``, or the error of item i.
+
+    ``labels`` are the item positions (or the Series/DataFrame index); ``texts`` the answers
+    (None where an item failed); ``errors`` maps a label to its one-line message (a position
+    when labels repeat); ``failures`` lists ``(position, label, message)``; ``usage`` and
+    ``cost`` add up the answers; ``to_series()`` / ``to_frame()`` need pandas.
+    """
+
+    def __init__(self, results, labels, items, *, kind="iterable", source=None, elapsed=0.0,
+                 interrupted=False, stopped_by=None):
+        self.results = list(results)
+        self.labels = list(labels)
+        self.items = list(items)
+        self.kind, self.source = kind, source
+        self.elapsed, self.interrupted, self.stopped_by = elapsed, interrupted, stopped_by
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __getitem__(self, index):
+        return self.results[index]
+
+    @property
+    def responses(self) -> list[LlamaResponse]:
+        return [r for r in self.results if isinstance(r, LlamaResponse)]
+
+    @property
+    def texts(self) -> list:
+        return [r.text if isinstance(r, LlamaResponse) else None for r in self.results]
+
+    @property
+    def failures(self) -> list[tuple]:
+        """``(position, label, message)`` of every failed item, in input order."""
+        return [(i, label, str(r)) for i, (label, r) in enumerate(zip(self.labels, self.results)) if failed(r)]
+
+    @property
+    def errors(self) -> dict:
+        """label -> message of each failed item; position -> message when VAR's labels repeat
+        (``labels[position]`` gives the label), so that no failure is merged into another."""
+        keyed = self._unique_labels()
+        return {label if keyed else i: message for i, label, message in self.failures}
+
+    def _unique_labels(self) -> bool:
+        index = self._index()
+        try:
+            return index.is_unique if index is not None else len(set(self.labels)) == len(self.labels)
+        except TypeError:  # an unhashable label: positions are the only safe keys
+            return False
+
+    @property
+    def finished(self) -> int:
+        return finished(self.results)
+
+    @property
+    def usage(self) -> Usage | None:
+        """Tokens of every answer that reported usage (None if none did)."""
+        counted = [r.usage for r in self.responses if r.usage is not None]
+        if not counted:
+            return None
+        return Usage(*(sum(getattr(u, k) for u in counted) for k in ("prompt_tokens", "completion_tokens",
+                                                                      "total_tokens")))
+
+    @property
+    def cost(self) -> float | None:
+        """USD of all answers; None when any answer's cost is unknown."""
+        costs = [r.cost for r in self.responses]
+        return None if any(c is None for c in costs) else sum(costs)
+
+    def _index(self):
+        return self.source.index if self.kind in ("Series", "DataFrame") else None
+
+    def to_series(self, name: str = "answer"):
+        """The answers as a pandas Series (None where an item failed), with VAR's index."""
+        import pandas as pd
+
+        return pd.Series(self.texts, index=self._index(), name=name, dtype=object)
+
+    def to_frame(self):
+        """A DataFrame: VAR's columns (or ``item``), then answer, error, tokens, cost and seconds."""
+        import pandas as pd
+
+        def col(attr):
+            return [getattr(r, attr) if isinstance(r, LlamaResponse) else None for r in self.results]
+
+        extra = {"answer": self.texts,
+                 "error": [str(r) if failed(r) else None for r in self.results],
+                 "prompt_tokens": [r.usage.prompt_tokens if getattr(r, "usage", None) else None for r in self.results],
+                 "completion_tokens": [r.usage.completion_tokens if getattr(r, "usage", None) else None
+                                       for r in self.results],
+                 "cost": col("cost"), "elapsed": col("elapsed")}
+        if self.kind == "DataFrame":
+            frame = self.source.copy()
+        else:
+            frame = pd.DataFrame({"item": self.items}, index=self._index())
+        for key, values in extra.items():
+            frame[key if key not in frame.columns else f"{key}_llama"] = pd.Series(values, index=frame.index,
+                                                                                dtype=object)
+        return frame
+
+    # --- display ---------------------------------------------------------------------------
+    def totals(self) -> str:
+        """One line: requests, failures, tokens, cost, wall time (and how the run ended)."""
+        fails = len(self.failures)
+        parts = [f"{len(self)} requests"]
+        if fails:
+            parts.append(f"{fails} failed")
+        usage = self.usage
+        parts.append("usage not reported" if usage is None else
+                     f"{usage.prompt_tokens:,} → {usage.completion_tokens:,} tokens")
+        parts.append(format_cost(self.cost))
+        parts.append(f"{seconds(self.elapsed)} wall")
+        if any(r.offline for r in self.responses):
+            parts.append("offline")
+        if self.interrupted:
+            parts.append(f"interrupted after {self.finished} of {len(self)}")
+        elif self.stopped_by is not None:
+            parts.append(f"stopped after {self.finished} of {len(self)}")
+        return " · ".join(parts)
+
+    def _rows(self):
+        for label, item, result in list(zip(self.labels, self.items, self.results))[:SHOWN_ROWS]:
+            shown = item if self.kind != "DataFrame" else ", ".join(f"{k}={v}" for k, v in item.items())
+            answer = _short(result.text) if isinstance(result, LlamaResponse) else f"⚠ {_short(result)}"
+            yield _short(label, 30), _short(shown), answer, failed(result)
+
+    def metadata(self) -> dict:
+        """The display's provenance (module docstring): shared fields once, totals, one entry per row shown."""
+        shown = [r.metadata()["dataoorts_magic"] if isinstance(r, LlamaResponse) else {"error": str(r)}
+                 for r in self.results[:SHOWN_ROWS]]
+        first = next((m for m in shown if "error" not in m), {})
+        shared = {k: first[k] for k in SHARED if k in first}
+        usage = self.usage
+        return {"dataoorts_magic": {"batch": {
+            **shared,
+            "totals": {"requests": len(self), "failed": len(self.failures),
+                       "usage": asdict(usage) if usage else None, "cost": self.cost,
+                       "elapsed": round(self.elapsed, 4)},
+            "items": [{k: v for k, v in m.items() if k not in shared or v != shared[k]} for m in shown]}}}
+
+    def _more(self) -> str:
+        hidden = len(self) - SHOWN_ROWS
+        return f"… {hidden} more rows (all {len(self)} are in the result)" if hidden > 0 else ""
+
+    def __repr__(self) -> str:
+        lines = [f"BatchResult over {len(self)} items"]
+        for label, item, answer, _ in self._rows():
+            lines.append(f"[{label}] {item}\n    → {answer}")
+        if self._more():
+            lines.append(self._more())
+        lines.append(f"-- {self.totals()}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        cell = "<td style='text-align:left;vertical-align:top'>"
+        rows = "".join(
+            f"<tr>{cell}{html.escape(label)}</td>{cell}{html.escape(item)}</td>"
+            f"{cell}{error_html(answer, 'span') if bad else html.escape(answer)}</td></tr>"
+            for label, item, answer, bad in self._rows())
+        more = f"<div>{html.escape(self._more())}</div>" if self._more() else ""
+        return ("<table class='dataoorts-batch'><thead><tr><th style='text-align:left'></th>"
+                "<th style='text-align:left'>item</th><th style='text-align:left'>answer</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>{more}"
+                f"{footer_html(self.totals())}")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self._repr_html_(), "text/plain": repr(self)}, self.metadata()

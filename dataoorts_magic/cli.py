@@ -1,0 +1,87 @@
+"""The ``dataoorts-magic`` command: ``serve`` the offline endpoint, or run the ``demo`` notebook.
+
+Thin on purpose: the endpoint lives in ``offline/`` and the demo is an ordinary
+notebook executed headless with nbclient against the offline endpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+REPO_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def run_notebook(source: Path, out_dir: Path, *, timeout: int = 120) -> tuple[Path, Path]:
+    """Execute ``source`` with the offline endpoint and write the executed copy and an HTML copy.
+
+    Raises nbclient's CellExecutionError when a cell fails (a notebook is a test too).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(source, as_version=4)
+    env = {**os.environ, "DATAOORTS_OFFLINE": "1"}
+    env.pop("DATAOORTS_API_KEY", None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(source.parent)}})
+    client.execute(env=env)
+    executed = out_dir / source.name
+    nbformat.write(nb, executed)
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    html_copy = executed.with_suffix(".html")
+    html_copy.write_text(body, encoding="utf-8")
+    return executed, html_copy
+
+
+def _demo(args) -> int:
+    source = Path(args.notebook) if args.notebook else REPO_NOTEBOOKS / "quickstart.ipynb"
+    if not source.exists():
+        print(f"error: no notebook at {source}: pass --notebook PATH (the repo's notebooks/quickstart.ipynb).",
+              file=sys.stderr)
+        return 2
+    from nbclient.exceptions import CellExecutionError
+
+    try:
+        executed, html_copy = run_notebook(source, Path(args.out))
+    except CellExecutionError as err:
+        print(f"error: a cell of {source.name} failed:\n{err}", file=sys.stderr)
+        return 1
+    print(f"Ran {source.name} on the offline endpoint (no key, no network).")
+    print(f"Executed notebook: {executed}")
+    print(f"HTML copy:         {html_copy}")
+    return 0
+
+
+def _serve(args) -> int:
+    from .offline.cli import serve_from_args
+
+    serve_from_args(args)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .offline.cli import add_serve_arguments
+
+    parser = argparse.ArgumentParser(prog="dataoorts-magic", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the offline endpoint (speaks the Dataoorts API on loopback)")
+    add_serve_arguments(serve)
+    serve.set_defaults(run=_serve)
+    demo = commands.add_parser("demo", help="execute notebooks/quickstart.ipynb headless on the offline endpoint")
+    demo.add_argument("--notebook", help="the notebook to run (default: the repo's notebooks/quickstart.ipynb)")
+    demo.add_argument("--out", default="dataoorts-demo", help="folder for the executed notebook and its HTML copy")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

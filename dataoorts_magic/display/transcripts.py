@@ -1,0 +1,114 @@
+"""A conversation shown again (``%llama_history NAME``): its transcript, and its export to .md or .json.
+
+Pure functions and display objects: nothing here sends, logs or touches the shell. A
+transcript renders the model's text through ``render`` (sanitized HTML) and ``safe_markdown``
+(safe Markdown), so a conversation shown again is as safe as the cells that made it.
+"""
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import ValidationError
+from ..params import format_cost
+from .styles import footer_html
+
+EXPORT_SUFFIXES = (".md", ".json")
+
+
+def turn_footer(turn: dict) -> str:
+    """One line about a turn: model, tokens, cost, and whether it was cached or trimmed."""
+    usage = turn["usage"]
+    parts = [turn["model"],
+             "usage not reported" if usage is None
+             else f"{usage['prompt_tokens']} → {usage['completion_tokens']} tokens",
+             format_cost(turn["cost"])]
+    if turn.get("cached"):
+        parts.append("cached")
+    if turn.get("offline"):
+        parts.append("offline")
+    if turn.get("dropped"):
+        parts.append(f"{turn['dropped']} oldest turn{'s' if turn['dropped'] != 1 else ''} not sent")
+    return " · ".join(parts)
+
+
+def _summary(conv) -> str:
+    n = len(conv.turns)
+    return f"Conversation '{conv.name}' · {n} turn{'s' if n != 1 else ''} · {format_cost(conv.cost)}"
+
+
+class Transcript:
+    """A conversation shown turn by turn, with each turn's usage; plain text in a terminal."""
+
+    def __init__(self, conversation):
+        self.conversation = conversation
+
+    def __repr__(self) -> str:
+        conv = self.conversation
+        lines = [_summary(conv)]
+        if conv.system:
+            lines.append(f"System: {conv.system}")
+        for i, turn in enumerate(conv.turns, 1):
+            lines += ["", f"[{i}] You:", turn["user"], "", f"[{i}] Llama:", turn["assistant"],
+                      f"-- {turn_footer(turn)}"]
+        return "\n".join(lines)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from .render import escape_text, to_html
+
+        conv = self.conversation
+        parts = [f"<strong>{html.escape(_summary(conv))}</strong>"]
+        if conv.system:
+            parts.append(f"<div><em>System:</em> {escape_text(conv.system)}</div>")
+        for i, turn in enumerate(conv.turns, 1):
+            parts.append(
+                f'<div class="dataoorts-turn" style="margin-top:.8em">'
+                f'<div><strong>[{i}] You</strong></div>'
+                f'<pre style="white-space:pre-wrap">{escape_text(turn["user"])}</pre>'
+                f'<div><strong>[{i}] Llama</strong></div>{to_html(turn["assistant"])}'
+                f"{footer_html(turn_footer(turn))}</div>")
+        return {"text/html": "".join(parts), "text/markdown": to_markdown(conv), "text/plain": repr(self)}, {}
+
+
+def to_markdown(conv) -> str:
+    """A readable transcript (answers made safe, as in the cell's ``text/markdown``)."""
+    from .response import markdown_literal
+    from .safe_markdown import to_safe_markdown
+
+    lines = [f"# {to_safe_markdown(_summary(conv))}", ""]
+    if conv.system:
+        lines += [f"**System:** {to_safe_markdown(conv.system)}", ""]
+    for i, turn in enumerate(conv.turns, 1):
+        lines += [f"## [{i}] You", "", to_safe_markdown(turn["user"]), "",
+                  f"## [{i}] Llama", "", to_safe_markdown(turn["assistant"]), "",
+                  f"*{markdown_literal(turn_footer(turn))}*", ""]
+    return "\n".join(lines)
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
+
+
+def to_json(conv) -> dict:
+    """The conversation as data: the messages a next turn would send, then every turn in full."""
+    turns = [{**turn, "time": _iso(turn["time"])} for turn in conv.turns]
+    return {"conversation": conv.name, "system": conv.system, "messages": conv.messages(),
+            "turns": turns, "cost": conv.cost}
+
+
+def export(conv, path) -> Path:
+    """Write the transcript to ``path``: Markdown for ``.md``, JSON for ``.json``; returns the path."""
+    path = Path(path).expanduser()
+    suffix = path.suffix.lower()
+    if suffix not in EXPORT_SUFFIXES:
+        raise ValidationError(f"Cannot export to {path.name!r}: end the path with .md (a readable transcript) "
+                              "or .json (messages, parameters and usage).")
+    text = to_markdown(conv) if suffix == ".md" else json.dumps(to_json(conv), indent=2, ensure_ascii=False)
+    try:
+        path.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"Could not write {path} ({exc.strerror or exc}): check the folder exists "
+                              "and is writable.") from None
+    return path

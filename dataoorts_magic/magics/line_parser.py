@@ -1,0 +1,77 @@
+"""Split a ``%llama`` line into its options and the prompt text that follows them.
+
+IPython's own ``parse_argstring`` keeps quotes in tokens and fails on an apostrophe,
+but a prompt is free text (``%llama What's -5 squared?``). So options are read from
+the front of the line, shell-quoted, until the first word that is not an option; the
+rest of the line is the prompt, untouched. ``--`` ends the options explicitly.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+
+from IPython.core.error import UsageError
+
+# A word: quoted runs and other non-space characters, so --system="You're terse" is one word.
+_WORD = re.compile(r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\S)+""")
+
+
+def _unquote(word: str) -> str:
+    try:
+        parts = shlex.split(word)
+    except ValueError:
+        raise UsageError(f"Unbalanced quote in {word!r}: close the quote or put the text in the cell body.") from None
+    return " ".join(parts)
+
+
+def _option_kinds(parser: argparse.ArgumentParser) -> tuple[dict, set]:
+    """option string -> nargs, and the set of options that take an optional value."""
+    kinds = {}
+    for action in parser._actions:  # argparse has no public list of its actions
+        for name in action.option_strings:
+            kinds[name] = action.nargs
+    return kinds, {name for name, nargs in kinds.items() if nargs == "?"}
+
+
+def _known(word: str, kinds: dict) -> str | None:
+    """The option a word starts with (``--top-k=5``, ``-t0.2``, ``-n``), or None."""
+    name = word.split("=", 1)[0]
+    if name in kinds:
+        return name
+    if len(word) > 2 and word[:2] in kinds and not word.startswith("--"):
+        return word[:2]
+    return None
+
+
+def split_line(line: str, parser: argparse.ArgumentParser, cell_mode: bool) -> tuple[list[str], str]:
+    """(argv for the parser, prompt text). In cell mode the whole line must be options."""
+    kinds, optional_value = _option_kinds(parser)
+    argv: list[str] = []
+    words = list(_WORD.finditer(line))
+    i = 0
+    while i < len(words):
+        word = words[i].group()
+        if word == "--":
+            return argv, line[words[i].end():].strip()
+        name = _known(word, kinds)
+        if name is None:
+            if cell_mode:
+                raise UsageError(f"Unexpected {word!r} on the %%llama line: put the prompt in the cell body "
+                                 "(see %%llama? for the options).")
+            return argv, line[words[i].start():].strip()
+        argv.append(_unquote(word))
+        attached = word != name
+        takes_value = kinds[name] not in (0, "?")
+        optional = name in optional_value and cell_mode
+        if not attached and i + 1 < len(words):
+            following = words[i + 1].group()
+            if takes_value or (optional and not following.startswith("-")):
+                argv.append(_unquote(following))
+                i += 1
+        i += 1
+    return argv, ""
+
+
+def is_identifier(name: str) -> bool:
+    return name.isidentifier() and not name.startswith("__")

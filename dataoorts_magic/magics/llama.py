@@ -1,0 +1,172 @@
+"""``LlamaMagics``: the settings traits and ``%%llama`` itself (parse -> session -> display).
+
+The magics around it (key, settings, models, history, usage, explain, panel) live in
+``tools``; ``extension`` registers both. Every failure the package raises is turned into
+one ``UsageError`` line at the boundary (``boundary.one_line_errors``).
+"""
+from __future__ import annotations
+
+import functools
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
+
+from . import line_parser
+from .boundary import one_line_errors
+from ..pipeline.interpolate import interpolate
+from ..pipeline.prompt import cell_prompt
+from ..params import PARAMS
+from ..pipeline.session import LlamaSession
+from ..pipeline.settings import FORMATS, LlamaSettings
+
+
+def _param_arguments(func):
+    """One ``--flag`` per row of the parameter table (values are validated later, with the model's ranges)."""
+    for p in reversed(PARAMS.values()):
+        kind = "N" if p.type is int else "F"
+        func = argument(*p.flags, dest=p.name, metavar=kind, default=None,
+                        help=f"{p.help} ({p.min:g}..{p.max:g})")(func)
+    return func
+
+
+@magics_class
+class LlamaMagics(Magics, LlamaSettings):
+    """Magics for the Dataoorts serverless Llama API; every setting is a configurable trait."""
+
+    def __init__(self, shell=None, **kwargs):
+        super().__init__(shell=shell, **kwargs)
+        self.llama_session = LlamaSession(self)
+
+    @no_var_expand
+    @magic_arguments()
+    @argument("-s", "--system", default=None, help="system prompt ({name} fields are filled in)")
+    @argument("-m", "--model", default=None, help="model name (see %%llama_models)")
+    @_param_arguments
+    @argument("-o", "--out", default=None, metavar="VAR", help="store the result in the variable VAR")
+    @argument("-f", "--format", default=None, choices=FORMATS,
+              help="markdown (default), text (verbatim), code (first code block; --out gets its source), "
+                   "json (the answer parsed; --out gets the object)")
+    @argument("-q", "--quiet", action="store_true", help="show nothing (use with --out)")
+    @argument("--raw", action="store_true", help="send the text as typed: no {name} interpolation")
+    @argument("-c", "--chat", nargs="?", const="default", default=None, metavar="NAME",
+              help="continue conversation NAME (default 'default'): its system prompt and earlier turns are "
+                   "sent, oldest dropped to fit the context window; %%llama_history shows it")
+    @argument("--no-cache", action="store_true",
+              help="skip the response cache for this cell (with cache=on or replay): always ask the endpoint")
+    @argument("--over", default=None, metavar="VAR",
+              help="batch: one request per item of VAR (a list or other iterable, a pandas Series, or a "
+                   "DataFrame's rows); the prompt uses {item} (or a row's {column}); -o gets a BatchResult")
+    @argument("-j", "--concurrency", type=int, default=None, metavar="N",
+              help="requests in flight for --over and --compare (1..64; default: the concurrency setting, 4)")
+    @argument("--compare", default=None, metavar="PARAM=V1,V2,...",
+              help="the prompt once per value of PARAM (model or any parameter, e.g. temperature=0,0.7,1.5), "
+                   "answers side by side; -o gets the list")
+    @argument("--stream", action="store_true", default=None,
+              help="show the answer as it arrives (also the stream setting); a whole answer is shown as usual")
+    @line_cell_magic
+    def llama(self, line, cell=None):
+        """Ask the Llama model; the cell body (or the rest of the line) is the user message.
+
+        In [1]: %%llama -t 0.2 -s "You are a patient teacher."
+           ...: Explain {topic} in three bullet points.
+
+        In [2]: %llama -n 64 What is a p-value?
+
+        In [3]: %%llama -c tutor
+           ...: And how would I test that in Python?
+
+        In [4]: %%llama --over titles -j 8 -o summaries
+           ...: Summarize in one line: {item}
+
+        ``{name}`` is replaced by the value of the variable ``name`` (also ``{name.attr}``,
+        ``{name[0]}``); braces that do not resolve are left as typed, ``{{``/``}}`` are
+        literal braces. Options after the prompt are part of the prompt; use ``--`` to end
+        the options explicitly.
+        """
+        argv, rest = line_parser.split_line(line, self.llama.parser, cell_mode=cell is not None)
+        opts = self.llama.parser.parse_args(argv)
+        prompt = cell_prompt(cell if cell is not None else rest)
+        if opts.out is not None and not line_parser.is_identifier(opts.out):
+            raise UsageError(f"--out {opts.out!r} is not a variable name: use a name like answer or r1.")
+        if opts.quiet and not opts.out:
+            raise UsageError("-q shows nothing, so the answer would be lost: add -o VAR to keep it.")
+        system = opts.system
+        if not opts.raw and opts.over is None:  # --over fills {item} per item
+            namespace = self.shell.user_ns
+            prompt = interpolate(prompt, namespace)
+            system = interpolate(system, namespace) if system is not None else None
+        flags = {name: getattr(opts, name) for name in PARAMS}
+        flags.update(model=opts.model, system=system, format=opts.format, no_cache=opts.no_cache)
+        flags.update(stream=opts.stream, concurrency=opts.concurrency)
+        if opts.over is not None or opts.compare is not None:
+            return self._many(prompt, flags, opts)
+        if opts.concurrency is not None:
+            raise UsageError("-j sets the requests in flight for --over and --compare; this cell sends one request.")
+        with one_line_errors():
+            req = self.llama_session.request(prompt, flags, chat=opts.chat)  # checked: nothing sent yet
+            view = self._live_view(req["settings"], opts)
+            send = functools.partial(self.llama_session.send, req)
+            if view is None:
+                response = send()
+            else:
+                from ..display.live_answer import watch
+
+                response = watch(send, view)
+        self._show(response, opts, show=view.finish if view else display)
+
+    def _live_view(self, eff, opts):
+        """The in-place display of --stream (or the stream setting), or None."""
+        if opts.quiet or not eff["stream"]:
+            return None
+        from ..display import live_answer
+
+        return live_answer.LiveAnswer(eff["format"], terminal=live_answer.is_terminal(self.shell))
+
+    def _many(self, prompt, flags, opts):
+        """--over and --compare: many requests, -j at a time; OUT keeps what finished, even if interrupted."""
+        from ..batch import compare, over, runner
+        from ..display import progress
+
+        if opts.over is not None and opts.compare is not None:
+            raise UsageError("--over and --compare cannot be combined: use one per cell.")
+        for name, given in (("--chat", opts.chat), ("--stream", opts.stream)):
+            if given:
+                raise UsageError(f"{name} applies to a single request, not to --over or --compare: drop {name}.")
+        session = self.llama_session
+        with one_line_errors():
+            jobs = over.check_concurrency(session.effective(flags)["concurrency"])
+            if opts.over is not None:
+                prepared = over.prepare(session, prompt, flags, opts.over, self.shell.user_ns, raw=opts.raw)
+                shown = value = run = over.run(session, prepared, jobs, progress.for_shell(self.shell, opts.quiet))
+            else:
+                shown, run = compare.run(session, compare.prepare(session, prompt, flags, opts.compare), jobs)
+                value = run.results
+        if opts.out:
+            self.shell.user_ns[opts.out] = value
+        if not opts.quiet:
+            display(shown)
+        failure = runner.verdict(run, "batch" if opts.over is not None else "comparison", opts.out)
+        if failure:
+            raise UsageError(failure)
+
+    def close(self) -> None:
+        """Release the HTTP connections (on %unload_ext)."""
+        self.llama_session.close()
+
+    def _show(self, response, opts, show=display):
+        try:
+            value = response.value
+        except ValueError as err:
+            response.format = "text"
+            if opts.out:
+                self.shell.user_ns[opts.out] = response
+            show(response)
+            kept = f" {opts.out} holds the answer." if opts.out else ""
+            raise UsageError(f"The answer is not valid JSON ({err}); it is shown above as text.{kept} "
+                             "Ask for JSON only, or use -f text.") from None
+        if opts.out:
+            self.shell.user_ns[opts.out] = value
+        if not opts.quiet:
+            show(response)

@@ -1,0 +1,88 @@
+"""This session's spend, per model, and the budget check made before anything is sent.
+
+``Spending`` counts what this kernel asked for (requests, answers from the cache, failures,
+tokens, USD). The budget check reserves a request's worst case (estimated prompt tokens
+plus ``max_tokens`` at the model's prices) until its answer arrives, so requests in flight
+at once (``--over``, ``--compare``, the panel) cannot together pass the cap.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from ..errors import BudgetExceededError
+from ..params import cost as price
+from ..params import format_cost as usd
+
+
+@dataclass
+class ModelTally:
+    requests: int = 0
+    cached: int = 0
+    errors: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    unknown_cost: int = 0  # answers whose price or usage was unknown
+
+
+class Spending:
+    """Thread-safe tallies of this session; ``spent`` is the USD of answers actually paid for."""
+
+    def __init__(self):
+        self.by_model: dict[str, ModelTally] = {}
+        self._reserved = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def spent(self) -> float:
+        with self._lock:
+            return sum(t.cost for t in self.by_model.values())
+
+    def reserve(self, model: str, prompt_estimate: int, max_tokens: int, budget: float | None) -> float:
+        """Hold the worst case of one request against ``budget``; return it (pass it to ``settle``).
+
+        Raises BudgetExceededError, naming the spend so far and the cap, when it would pass the cap.
+        """
+        if budget is None:
+            return 0.0
+        worst = price(model, prompt_estimate, max_tokens)
+        with self._lock:
+            spent = sum(t.cost for t in self.by_model.values())
+            if worst is None:
+                raise BudgetExceededError(
+                    f"The price of {model} is unknown, so the budget of {usd(budget)} cannot be checked",
+                    fix="Pick a model from %llama_models, or remove the cap with %llama_config budget=none.")
+            if spent + self._reserved + worst > budget:
+                pending = f" ({usd(self._reserved)} more in flight)" if self._reserved else ""
+                raise BudgetExceededError(
+                    f"Budget reached: this request could cost up to {usd(worst)} ({prompt_estimate} prompt tokens "
+                    f"estimated + {max_tokens} max_tokens), and this session has spent {usd(spent)}{pending} "
+                    f"of its {usd(budget)} budget; nothing was sent")
+            self._reserved += worst
+        return worst
+
+    def settle(self, reserved: float, model: str, usage=None, cost: float | None = None, *,
+               cached: bool = False, error: bool = False) -> None:
+        """Release a reservation and count the outcome of one request."""
+        with self._lock:
+            self._reserved = max(0.0, self._reserved - reserved)
+            tally = self.by_model.setdefault(model, ModelTally())
+            tally.requests += 1
+            if cached:
+                tally.cached += 1
+                return
+            if error:
+                tally.errors += 1
+                return
+            if usage is not None:
+                tally.prompt_tokens += usage.prompt_tokens
+                tally.completion_tokens += usage.completion_tokens
+            if cost is None:
+                tally.unknown_cost += 1
+            else:
+                tally.cost += cost
+
+    def rows(self) -> dict[str, ModelTally]:
+        with self._lock:
+            return {model: ModelTally(**vars(t)) for model, t in self.by_model.items()}

@@ -1,0 +1,267 @@
+"""The SQLite log of every exchange, and the response cache read from it.
+
+One row per exchange (``exchanges``): time, session, conversation, model, the request's
+messages and params (JSON), the cache key, the answer, usage, cost, elapsed, status
+(``ok``/``error``) and error, and the ``cached`` and ``offline`` flags. The file is
+``$DATAOORTS_MAGIC_HOME/log.sqlite3`` (default: the user data directory). It is in WAL
+mode with a busy timeout, so several kernels can write at once; every thread has its own
+connection; ``PRAGMA user_version`` is the schema version and :data:`MIGRATIONS` moves an
+older file forward. The API key is never passed here, and every text is redacted of it
+anyway before it is written. Failures surface as :class:`LogError` so the caller can warn
+once and still show the answer. Standard library only (plus platformdirs for the default).
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from ..display.provenance import canonical_sha256
+from ..errors import LogError, redact
+
+LOG_NAME = "log.sqlite3"
+HOME_ENV = "DATAOORTS_MAGIC_HOME"
+BUSY_TIMEOUT_S = 10.0
+SCHEMA_VERSION = 1
+
+# MIGRATIONS[n] brings a file from version n - 1 to n; a new version appends one entry.
+MIGRATIONS = {
+    1: (
+        """CREATE TABLE IF NOT EXISTS exchanges (
+            id INTEGER PRIMARY KEY,
+            time REAL NOT NULL,
+            session TEXT,
+            conversation TEXT,
+            model TEXT NOT NULL,
+            messages TEXT NOT NULL,
+            params TEXT NOT NULL,
+            cache_key TEXT NOT NULL,
+            answer TEXT,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            total_tokens INTEGER,
+            cost REAL,
+            elapsed REAL,
+            status TEXT NOT NULL,
+            error TEXT,
+            cached INTEGER NOT NULL DEFAULT 0,
+            offline INTEGER NOT NULL DEFAULT 0)""",
+        "CREATE INDEX IF NOT EXISTS exchanges_cache_key ON exchanges (cache_key, status)",
+        "CREATE INDEX IF NOT EXISTS exchanges_time ON exchanges (time)",
+        # Running totals kept by triggers in the writer's own transaction, so %llama_usage reads
+        # a few rows however long the log grows (UPSERT in a trigger: SQLite >= 3.24).
+        """CREATE TABLE IF NOT EXISTS usage_totals (
+            model TEXT NOT NULL,
+            status TEXT NOT NULL,
+            cached INTEGER NOT NULL,
+            requests INTEGER NOT NULL,
+            prompt_tokens INTEGER NOT NULL,
+            completion_tokens INTEGER NOT NULL,
+            cost REAL NOT NULL,
+            unknown_cost INTEGER NOT NULL,
+            PRIMARY KEY (model, status, cached)) WITHOUT ROWID""",
+        """CREATE TRIGGER IF NOT EXISTS exchanges_count AFTER INSERT ON exchanges BEGIN
+            INSERT INTO usage_totals VALUES (NEW.model, NEW.status, NEW.cached, 1, IFNULL(NEW.prompt_tokens, 0),
+                IFNULL(NEW.completion_tokens, 0), IFNULL(NEW.cost, 0), NEW.cost IS NULL)
+            ON CONFLICT (model, status, cached) DO UPDATE SET requests = requests + 1,
+                prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+                completion_tokens = completion_tokens + excluded.completion_tokens,
+                cost = cost + excluded.cost, unknown_cost = unknown_cost + excluded.unknown_cost;
+        END""",
+        """CREATE TRIGGER IF NOT EXISTS exchanges_uncount AFTER DELETE ON exchanges BEGIN
+            UPDATE usage_totals SET requests = requests - 1,
+                prompt_tokens = prompt_tokens - IFNULL(OLD.prompt_tokens, 0),
+                completion_tokens = completion_tokens - IFNULL(OLD.completion_tokens, 0),
+                cost = cost - IFNULL(OLD.cost, 0), unknown_cost = unknown_cost - (OLD.cost IS NULL)
+            WHERE model = OLD.model AND status = OLD.status AND cached = OLD.cached;
+        END""",
+    ),
+}
+COLUMNS = ("time", "session", "conversation", "model", "messages", "params", "cache_key", "answer",
+           "prompt_tokens", "completion_tokens", "total_tokens", "cost", "elapsed", "status", "error",
+           "cached", "offline")
+_INSERT = f"INSERT INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+
+
+def log_path(environ=os.environ) -> Path:
+    """Where the log lives: ``$DATAOORTS_MAGIC_HOME/log.sqlite3``, else the user data directory."""
+    home = environ.get(HOME_ENV)
+    if home:
+        return Path(home).expanduser() / LOG_NAME
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("dataoorts-magic", appauthor=False)) / LOG_NAME
+
+
+def cache_key(model: str, messages: list, params: dict) -> str:
+    """What makes two requests "identical" for the cache: the fingerprint of model, messages and params."""
+    return canonical_sha256({"model": model, "messages": messages, "params": params})
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL, waiting out another kernel doing the same.
+
+    Two connections switching a new file at once get "database is locked" straight away:
+    SQLite skips its busy timeout there to avoid a deadlock. So try again, briefly, until
+    the busy timeout has passed.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01 + 0.04 * random.random())
+
+
+class ExchangeLog:
+    """One log file; a connection per thread, opened on first use."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._migrated = False
+
+    def __repr__(self):
+        return f"<ExchangeLog {self.path}>"
+
+    # --- connections and schema ---------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            try:
+                _enable_wal(conn)
+                conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across crashes, no fsync per row
+                with self._lock:
+                    if not self._migrated:
+                        migrate(conn)
+                        self._migrated = True
+            except BaseException:
+                conn.close()
+                raise
+        except (sqlite3.Error, OSError) as exc:
+            raise self._error(exc) from None
+        self._local.conn = conn
+        return conn
+
+    def _error(self, exc: Exception) -> LogError:
+        if isinstance(exc, LogError):
+            return exc
+        return LogError(f"The log {self.path} could not be used ({exc})")
+
+    def _run(self, sql: str, args=()) -> list:
+        conn = self._connect()
+        try:
+            return conn.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            conn.close()
+
+    # --- writing --------------------------------------------------------------------------------
+    def record(self, *, model: str, messages: list, params: dict, answer: str | None = None, usage=None,
+               cost: float | None = None, elapsed: float | None = None, error: str | None = None,
+               cached: bool = False, offline: bool = False, conversation: str | None = None,
+               session: str | None = None, secret: str | None = None, when: float | None = None) -> int:
+        """Append one exchange (an answer, or ``error`` for a failure); returns its row id.
+
+        ``secret`` (the key) is only used to redact every text before it is written.
+        """
+        def clean(text):
+            return redact(text, secret) if secret and text else text
+
+        row = (
+            time.time() if when is None else when, session, clean(conversation), model,
+            clean(json.dumps(messages, ensure_ascii=False)), clean(json.dumps(params, sort_keys=True)),
+            cache_key(model, messages, params), clean(answer),
+            usage.prompt_tokens if usage else None, usage.completion_tokens if usage else None,
+            usage.total_tokens if usage else None, cost, elapsed,
+            "error" if error else "ok", clean(error), int(bool(cached)), int(bool(offline)),
+        )
+        conn = self._connect()
+        try:
+            return conn.execute(_INSERT, row).lastrowid
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    # --- reading --------------------------------------------------------------------------------
+    def lookup(self, key: str) -> dict | None:
+        """The latest successful exchange with this cache key, or None."""
+        rows = self._run("SELECT id, model, answer, prompt_tokens, completion_tokens, total_tokens, cost, "
+                         "elapsed, offline FROM exchanges WHERE cache_key = ? AND status = 'ok' "
+                         "ORDER BY id DESC LIMIT 1", (key,))
+        if not rows:
+            return None
+        names = ("id", "model", "answer", "prompt_tokens", "completion_tokens", "total_tokens", "cost",
+                 "elapsed", "offline")
+        return dict(zip(names, rows[0]))
+
+    def usage(self) -> dict[str, dict]:
+        """All-time totals per model: requests, cached, errors, prompt/completion tokens, cost.
+
+        Tokens and cost count answers that were paid for (not cache hits, not failures);
+        ``unknown_cost`` counts those answers whose price or usage was unknown.
+        """
+        out: dict[str, dict] = {}
+        for model, status, cached, n, prompt, completion, cost, unknown in self._run(
+                "SELECT model, status, cached, requests, prompt_tokens, completion_tokens, cost, unknown_cost "
+                "FROM usage_totals WHERE requests > 0"):
+            t = out.setdefault(model, {"requests": 0, "cached": 0, "errors": 0, "prompt_tokens": 0,
+                                       "completion_tokens": 0, "cost": 0.0, "unknown_cost": 0})
+            t["requests"] += n
+            if cached:
+                t["cached"] += n
+            elif status != "ok":
+                t["errors"] += n
+            else:
+                t["prompt_tokens"] += prompt
+                t["completion_tokens"] += completion
+                t["cost"] += cost
+                t["unknown_cost"] += unknown
+        return out
+
+    def rows(self) -> list[dict]:
+        """Every row as a dict of its columns, oldest first (for tests and analysis)."""
+        conn = self._connect()
+        try:
+            cursor = conn.execute("SELECT * FROM exchanges ORDER BY id")
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the file to :data:`SCHEMA_VERSION` in one transaction; returns the version found."""
+    conn.execute("BEGIN IMMEDIATE")  # one kernel migrates, the others wait for it (busy timeout)
+    try:
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
+        if found > SCHEMA_VERSION:
+            raise LogError(f"The log was written by a newer dataoorts-magic (schema {found}, this one "
+                           f"reads {SCHEMA_VERSION})", fix="Upgrade dataoorts-magic, or set DATAOORTS_MAGIC_HOME "
+                           "to another folder.")
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+        if found < SCHEMA_VERSION:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found

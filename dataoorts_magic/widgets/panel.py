@@ -1,0 +1,248 @@
+"""The widget panel: ``%llama_panel`` shows it, ``dataoorts_magic.panel()`` returns it.
+
+Every parameter control is built from the parameter table, with the parameter's name as
+its description, the chosen model's range (so max_tokens is bounded by the context
+window) and, as its first value, the session's setting or the documented default.
+Requests go through the one pipeline, ``LlamaSession.ask``, in a worker thread so the
+kernel stays free; from that thread widgets are touched only by setting traits or by
+``Output.append_display_data`` (never ``with out:``), and every failure becomes one
+line in the panel.
+
+What is sent: the model, the system prompt and max_tokens always, as shown; every other
+parameter only when its "set" toggle is on (``param_controls``); otherwise the session setting
+(``%llama_config``) applies if there is one, else the server's default.
+
+The panel's modules (this one and ``param_controls``) import ipywidgets at the top, so they
+are imported only when a panel opens. They sit in ``widgets/``, not in a subpackage ``panel``:
+importing a submodule ``dataoorts_magic.panel`` would replace the function ``dataoorts_magic.panel``.
+"""
+from __future__ import annotations
+
+import html
+import threading
+import time
+
+import ipywidgets as W
+
+from ..pipeline.budget import Spending
+from .cell_code import cell_code
+from ..errors import LlamaError, one_line
+from .param_controls import ParamControl
+from ..pipeline.prompt import cell_prompt
+from ..params import PARAMS, models
+from ..params import format_cost
+from ..display.panel_transcript import Transcript, UserTurn
+from ..display.styles import error_html, footer_html
+
+CHAT = "panel"  # the conversation the panel keeps: the same store as ``%%llama -c panel``
+ADVANCED = ("top_k", "repetition_penalty", "frequency_penalty", "presence_penalty", "seed")
+TICK = 0.2  # seconds between updates of the busy label
+
+
+def _inserts_now(shell) -> bool:
+    """Whether ``set_next_input`` reaches the front end now. A kernel delivers it only in the reply
+    to a cell's execution; from a button click (a comm message) it would wait for the next cell run
+    and then appear under that cell, so the panel shows the code instead."""
+    header = getattr(shell, "parent_header", None)
+    return not isinstance(header, dict) or header.get("msg_type", "execute_request") == "execute_request"
+
+
+class LlamaPanel(W.VBox):
+    """The panel. Its controls are attributes, so code (and tests) drive it as a user would."""
+
+    def __init__(self, session, shell=None):
+        super().__init__(layout=W.Layout(width="100%"))
+        self.session, self.shell = session, shell
+        self.turns: list = []  # (prompt, response) in the transcript; New chat empties it
+        self.tally = Spending()  # every answer of this panel (New chat keeps it)
+        self.static_displays: list = []  # display handles of the static transcript copies
+        self._busy = False
+        eff = session.effective()
+        self._build(eff)
+        self._wire()
+
+    # --- building ---------------------------------------------------------------------------
+    def _build(self, eff: dict) -> None:
+        options = [(f"{m.name} · ${m.input_usd_per_mtok:g} in / ${m.output_usd_per_mtok:g} out per M tokens"
+                    f" · {m.context_window:,} context", m.name) for m in models().values()]
+        if eff["model"] not in models():
+            options.insert(0, (f"{eff['model']} · price and limits unknown", eff["model"]))
+        self.model_select = W.Dropdown(options=options, value=eff["model"], description="model",
+                                       layout=W.Layout(width="95%"))
+        self.system_box = W.Textarea(eff["system"] or "", description="system",
+                                     placeholder="System prompt (optional)", layout=W.Layout(width="95%"))
+        self.prompt_box = W.Textarea("", description="prompt", placeholder="Prompt",
+                                     layout=W.Layout(width="95%", height="6em"))
+        self.controls = {name: ParamControl(name, eff[name], eff["model"], self._session_value) for name in PARAMS}
+        main = [c.row for name, c in self.controls.items() if name not in ADVANCED]
+        advanced = W.Accordion([W.VBox([self.controls[name].row for name in ADVANCED])], titles=("Advanced",),
+                               selected_index=None)
+        self.send_button = W.Button(description="Send", button_style="primary", icon="paper-plane")
+        self.keep_toggle = W.Checkbox(False, description="keep conversation", indent=False,
+                                      tooltip=f'send earlier turns (conversation "{CHAT}", as %%llama -c {CHAT})')
+        self.new_chat_button = W.Button(description="New chat",
+                                        tooltip="forget the conversation and clear the transcript")
+        self.copy_button = W.Button(description="Copy as %%llama", tooltip="write the equivalent %%llama cell")
+        self.error_line = W.HTML("")
+        self.transcript = W.Output()
+        self.totals_line = W.HTML(self._totals_html())
+        self.code_note = W.HTML("")
+        self.code_box = W.Textarea("", layout=W.Layout(width="95%", height="7em"))
+        self.code_area = W.VBox([self.code_note, self.code_box], layout=W.Layout(display="none"))
+        buttons = W.HBox([self.send_button, self.keep_toggle, self.new_chat_button, self.copy_button])
+        self.children = [self.model_select, self.system_box, self.prompt_box, *main, advanced, buttons,
+                         self.error_line, self.transcript, self.totals_line, self.code_area]
+        for control in self.controls.values():
+            control.set_model(eff["model"])
+
+    def _wire(self) -> None:
+        self.send_button.on_click(self._on_send)
+        self.new_chat_button.on_click(self._on_new_chat)
+        self.copy_button.on_click(self._on_copy)
+        self.model_select.observe(self._on_model, names="value")
+
+    def _session_value(self, name: str):
+        return self.session.effective()[name]
+
+    # --- what a request carries -------------------------------------------------------------
+    def prompt(self) -> str:
+        return cell_prompt(self.prompt_box.value)  # as a %%llama cell body would carry it
+
+    def flags(self) -> dict:
+        """The flags for ``LlamaSession.ask``: model, system, format and every set parameter."""
+        for control in self.controls.values():
+            control.refresh()
+        flags = {name: control.flag() for name, control in self.controls.items()}
+        # "" (not None) when the box is empty, so an emptied box means no system prompt
+        flags.update(model=self.model_select.value, system=self.system_box.value.strip("\n"), format="markdown")
+        return flags
+
+    def code(self) -> str:
+        """The ``%%llama`` cell that sends what Send would send now (validated, nothing is sent)."""
+        prompt = self.prompt()
+        if not prompt.strip():
+            raise LlamaError("The prompt is empty: type it in the Prompt box first.")
+        req = self.session.request(prompt, self.flags())
+        return cell_code(prompt, req["model"], req["settings"]["system"], req["params"],
+                         chat=CHAT if self.keep_toggle.value else None,
+                         fmt=None if self.session.effective()["format"] == "markdown" else "markdown")
+
+    # --- callbacks (main thread: each one catches everything, or it would vanish) -----------
+    def _on_send(self, _button=None) -> None:
+        try:
+            if self._busy:
+                return
+            prompt = self.prompt()
+            if not prompt.strip():
+                self._show_error("The prompt is empty: type it in the Prompt box.")
+                return
+            flags, keep = self.flags(), self.keep_toggle.value
+            self._show_error(None)
+            self._set_busy(True)
+            worker = threading.Thread(target=self._work, args=(prompt, flags, keep), name="dataoorts-panel",
+                                      daemon=True)
+            worker.start()
+        except Exception as err:
+            self._set_busy(False)
+            self._show_error(one_line(err))
+
+    def _on_new_chat(self, _button=None) -> None:
+        try:
+            self.session.conversations.clear(CHAT)
+            self.turns = []
+            self.transcript.outputs = ()
+            self._show_error(None)
+            self._update_static()
+        except Exception as err:
+            self._show_error(one_line(err))
+
+    def _on_copy(self, _button=None) -> None:
+        try:
+            text = self.code()
+            inserted = self.shell is not None and _inserts_now(self.shell)
+            if inserted:
+                self.shell.set_next_input(text, replace=False)
+            self.code_note.value = ("The equivalent cell, also written as the next input:" if inserted else
+                                    "The equivalent cell: copy it into a new cell.")
+            self.code_box.value = text
+            self.code_area.layout.display = None
+            self._show_error(None)
+        except Exception as err:
+            self._show_error(one_line(err))
+
+    def _on_model(self, change) -> None:
+        try:
+            for control in self.controls.values():
+                control.set_model(change["new"])
+        except Exception as err:
+            self._show_error(one_line(err))
+
+    # --- the worker thread: traits and append_display_data only -----------------------------
+    def _work(self, prompt: str, flags: dict, keep: bool) -> None:
+        started, done = time.monotonic(), threading.Event()
+        ticker = threading.Thread(target=self._tick, args=(started, done), daemon=True)
+        ticker.start()
+        try:
+            if keep:
+                response = self.session.ask(prompt, flags, chat=CHAT)
+            else:
+                response = self.session.ask(prompt, flags)
+            self.turns = [*self.turns, (prompt, response)]
+            self._count(response)
+            self.transcript.append_display_data(UserTurn(prompt))
+            self.transcript.append_display_data(response)
+            self.totals_line.value = self._totals_html()
+            self._update_static()
+        except BaseException as err:  # noqa: BLE001 - the panel must stay usable whatever happened
+            self._show_error(one_line(err))
+        finally:
+            done.set()
+            ticker.join()
+            self._set_busy(False)
+
+    def _tick(self, started: float, done: threading.Event) -> None:
+        while not done.wait(TICK):
+            self.send_button.description = f"Sending… {int(time.monotonic() - started)} s"
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.send_button.disabled = self.new_chat_button.disabled = busy
+        self.send_button.description = "Sending… 0 s" if busy else "Send"
+        self.send_button.icon = "hourglass-half" if busy else "paper-plane"
+
+    def _show_error(self, line: str | None) -> None:
+        self.error_line.value = "" if not line else (
+            error_html(f"⚠ {line}", "span"))
+
+    def _count(self, response) -> None:
+        self.tally.settle(0.0, response.model, response.usage, response.cost)
+
+    def _totals_html(self) -> str:
+        tallies = self.tally.rows().values()
+        n, unknown = sum(t.requests for t in tallies), sum(t.unknown_cost for t in tallies)
+        cost = format_cost(sum(t.cost for t in tallies))
+        if unknown:
+            cost += f" + {unknown} answer{'s' * (unknown != 1)} of unknown cost"
+        prompt, completion = sum(t.prompt_tokens for t in tallies), sum(t.completion_tokens for t in tallies)
+        text = f"Totals: {n} request{'' if n == 1 else 's'} · {prompt} → {completion} tokens · {cost}"
+        return footer_html(text, "dataoorts-totals")
+
+    # --- the static copy --------------------------------------------------------------------
+    def static_copy(self) -> Transcript:
+        return Transcript(self.turns)
+
+    def _update_static(self) -> None:
+        for handle in self.static_displays:
+            handle.update(self.static_copy())
+
+    def _ipython_display_(self) -> None:
+        """Show the widget and, below it, the plain transcript copy that a saved notebook keeps."""
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), raw=True)
+        self.static_displays.append(display(self.static_copy(), display_id=True))
+
+
+def build_panel(session, shell=None) -> LlamaPanel:
+    """The panel for ``session`` (built, wired, not displayed); ``shell`` receives Copy's cell."""
+    return LlamaPanel(session, shell)

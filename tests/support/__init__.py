@@ -1,0 +1,1 @@
+"""Helpers the tests share: scripted servers, a shell runner, JupyterLab and Chromium drivers."""

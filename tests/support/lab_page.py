@@ -1,0 +1,100 @@
+"""What a person does in a JupyterLab page, as Playwright steps that wait for what they wait for.
+
+Open a notebook in its own workspace and wait until its kernel is really ready (the status
+bar says Idle, and ``/api/sessions`` shows the same kernel idle and connected for a second:
+on first load a second kernel can replace the first, and a Run All during the swap stops
+after one cell); run all cells from the Run menu and wait until every code cell has an
+execution count; save with Ctrl+S and wait until the tab is clean and the file on disk has
+the outputs; take a screenshot into ``artifacts/screenshots``. No fixed sleeps anywhere:
+every wait is for a condition, with a timeout that fails the test.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from support.lab_server import JupyterLab, poll
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+KERNEL_TIMEOUT_S = 60.0
+RUN_TIMEOUT_MS = 60_000
+STABLE_FOR_S = 1.0
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
+
+
+def open_notebook(page, lab: JupyterLab, notebook: str, workspace: str) -> None:
+    """Open ``notebook`` (relative to the server's root) in a fresh workspace; return once its kernel is ready."""
+    page.goto(lab.page_url(notebook, workspace))
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(state="attached", timeout=KERNEL_TIMEOUT_S * 1000)
+    wait_kernel_ready(page, lab, notebook)
+
+
+def wait_kernel_ready(page, lab: JupyterLab, notebook: str) -> str:
+    """Wait for the status bar's ``| Idle`` and for one kernel, idle and connected, stable for a second."""
+    page.wait_for_function(
+        """() => { const bar = document.querySelector('#jp-main-statusbar');
+                   return bar && bar.textContent.includes('| Idle') && !bar.textContent.includes('No Kernel'); }""",
+        timeout=KERNEL_TIMEOUT_S * 1000)
+    seen = {"id": None, "since": 0.0}
+
+    def stable_kernel():
+        kernels = [s["kernel"] for s in lab.sessions() if s.get("path") == notebook and s.get("kernel")]
+        ready = [k for k in kernels if k["execution_state"] == "idle" and k.get("connections", 0) >= 1]
+        if len(kernels) != 1 or not ready:
+            seen["id"] = None
+            return None
+        now = time.monotonic()
+        if ready[0]["id"] != seen["id"]:
+            seen.update(id=ready[0]["id"], since=now)
+        return seen["id"] if now - seen["since"] >= STABLE_FOR_S else None
+
+    return poll(stable_kernel, KERNEL_TIMEOUT_S, f"one idle, connected kernel for {notebook}")
+
+
+def run_all(page) -> None:
+    page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
+    page.locator('.lm-Menu-itemLabel:text-is("Run All Cells")').click()
+
+
+def wait_until_ran(page, count: int | None = None) -> None:
+    """Wait until the first ``count`` code cells (all by default) show an execution count and the kernel is idle."""
+    page.wait_for_function(
+        """(count) => {
+             const prompts = [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')];
+             const wanted = count === null ? prompts : prompts.slice(0, count);
+             const bar = document.querySelector('#jp-main-statusbar');
+             return wanted.length > 0 && wanted.every(p => /\\[\\d+\\]/.test(p.textContent))
+                    && bar && bar.textContent.includes('| Idle');
+           }""", arg=count, timeout=RUN_TIMEOUT_MS)
+
+
+def save(page, lab: JupyterLab, notebook: str, saved) -> dict:
+    """Ctrl+S, then wait until the tab is no longer dirty and ``saved(nb_json)`` holds for the file on disk."""
+    page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
+    page.keyboard.press("Control+s")
+    page.wait_for_function(
+        "() => document.querySelector('.lm-TabBar-tab.jp-mod-current') &&"
+        " !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')", timeout=RUN_TIMEOUT_MS)
+    path = lab.root_dir / notebook
+
+    def on_disk():
+        try:
+            nb = json.loads(path.read_text())
+        except ValueError:
+            return None
+        return nb if saved(nb) else None
+
+    return poll(on_disk, RUN_TIMEOUT_MS / 1000, f"{notebook} saved with its outputs")
+
