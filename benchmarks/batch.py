@@ -14,6 +14,7 @@ Prints, in one run:
 
 Run: python benchmarks/batch.py [ROUNDS]
 """
+
 from __future__ import annotations
 
 import functools
@@ -34,13 +35,15 @@ IDEAL = ITEMS * LATENCY / JOBS
 
 def markdown_tokens(n: int) -> list[str]:
     """``n`` token-sized pieces of a long Markdown answer (headings, prose, lists, tables, code)."""
-    section = ("## Section {i}\n\nA histogram groups numbers into **bins** and shows how many fall in each; "
-               "read the axes first, then the bin width, then the *shape* of the bars.\n\n"
-               "- centre: where is the tallest bar?\n- spread: how wide is the range?\n"
-               "- skew: which tail is longer?\n\n"
-               "| shape | suggests |\n|---|---|\n| symmetric | mean near median |\n"
-               "| right-skewed | mean above median |\n\n"
-               "```python\nvalues = rng.normal(170, 8, size=500)\nplt.hist(values, bins={i})\nplt.show()\n```\n\n")
+    section = (
+        "## Section {i}\n\nA histogram groups numbers into **bins** and shows how many fall in each; "
+        "read the axes first, then the bin width, then the *shape* of the bars.\n\n"
+        "- centre: where is the tallest bar?\n- spread: how wide is the range?\n"
+        "- skew: which tail is longer?\n\n"
+        "| shape | suggests |\n|---|---|\n| symmetric | mean near median |\n"
+        "| right-skewed | mean above median |\n\n"
+        "```python\nvalues = rng.normal(170, 8, size=500)\nplt.hist(values, bins={i})\nplt.show()\n```\n\n"
+    )
     pieces: list[str] = []
     i = 0
     while len(pieces) < n:
@@ -72,7 +75,7 @@ class _Streamer(BaseHTTPRequestHandler):
                 delay = started + k / rate - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-            chunk = b"".join(events[k:k + (step if rate else len(events))])
+            chunk = b"".join(events[k : k + (step if rate else len(events))])
             self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
         self.wfile.write(b"0\r\n\r\n")
 
@@ -91,9 +94,13 @@ def raw_floor(url: str) -> float:
     headers = {"Authorization": "Bearer bench-key", "Content-Type": "application/json"}
 
     def post(i):
-        body = {"model": "meta/llama-3.1-8b-instruct",
-                "data": {"messages": [{"role": "user", "content": f"Summarize item number {i} in one line."}],
-                         "max_tokens": 512}}
+        body = {
+            "model": "meta/llama-3.1-8b-instruct",
+            "data": {
+                "messages": [{"role": "user", "content": f"Summarize item number {i} in one line."}],
+                "max_tokens": 512,
+            },
+        }
         return session.post(url, data=json.dumps(body), headers=headers, timeout=30).json()
 
     started = time.perf_counter()
@@ -108,9 +115,22 @@ class _ServeProcess:
     def __init__(self):
         import subprocess
 
-        self.proc = subprocess.Popen([sys.executable, "-m", "dataoorts_magic.cli", "serve", "--port", "0",
-                                      "--latency", str(LATENCY), "--api-key", "bench-key"],
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dataoorts_magic.cli",
+                "serve",
+                "--port",
+                "0",
+                "--latency",
+                str(LATENCY),
+                "--api-key",
+                "bench-key",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.url = re.search(r"http://127\.0\.0\.1:\d+/api/v1", self.proc.stdout.readline()).group(0)
         self.count, self.max_in_flight = None, "n/a (other process)"
 
@@ -123,8 +143,9 @@ class _ServeProcess:
 
 
 def bench_batch(ip, rounds: int, where: str) -> list[float]:
-    from dataoorts_magic.offline.server import OfflineServer
     from IPython.utils.capture import capture_output
+
+    from dataoorts_magic.offline.server import OfflineServer
 
     walls = []
     endpoint = _ServeProcess() if where == "process" else OfflineServer(api_key="bench-key", latency=LATENCY).start()
@@ -146,16 +167,19 @@ def bench_batch(ip, rounds: int, where: str) -> list[float]:
             assert where == "process" or server.count - before == ITEMS
             walls.append(wall)
             floor = raw_floor(server.url)
-            print(f"  {where:>9} endpoint: {ITEMS} prompts at -j {JOBS}, {LATENCY * 1000:.0f} ms latency: wall {wall:.3f} s, "
-                  f"ratio to ideal {IDEAL:.1f} s = {wall / IDEAL:.3f}; max in flight {server.max_in_flight}; "
-                  f"bare requests floor {floor:.3f} s (ratio {floor / IDEAL:.3f})")
+            print(
+                f"  {where:>9} endpoint: {ITEMS} prompts at -j {JOBS}, {LATENCY * 1000:.0f} ms latency: "
+                f"wall {wall:.3f} s, "
+                f"ratio to ideal {IDEAL:.1f} s = {wall / IDEAL:.3f}; max in flight {server.max_in_flight}; "
+                f"bare requests floor {floor:.3f} s (ratio {floor / IDEAL:.3f})"
+            )
     return walls
 
 
 def bench_stream(ip, rate: int) -> dict:
     from IPython.utils.capture import capture_output
 
-    from dataoorts_magic import render
+    from dataoorts_magic.display import render
     from dataoorts_magic.display.live_answer import LiveAnswer, watch
 
     tokens = markdown_tokens(STREAM_TOKENS)
@@ -178,8 +202,14 @@ def bench_stream(ip, rate: int) -> dict:
     finally:
         server.shutdown()
         server.server_close()
-    return {"first": view.first_shown - started, "updates": view.updates, "render": view.render_seconds,
-            "once": once, "wall": wall, "chars": len(response.text)}
+    return {
+        "first": view.first_shown - started,
+        "updates": view.updates,
+        "render": view.render_seconds,
+        "once": once,
+        "wall": wall,
+        "chars": len(response.text),
+    }
 
 
 def _timed(fn, *args) -> float:
@@ -200,16 +230,20 @@ def main(rounds: int = 3) -> None:
     for where in ("process", "in-kernel"):
         walls = bench_batch(ip, rounds, where)
         best, median = min(walls), statistics.median(walls)
-        print(f"  {where:>9} endpoint: median wall {median:.3f} s (ratio {median / IDEAL:.3f}); "
-              f"best {best:.3f} s (ratio {best / IDEAL:.3f})")
+        print(
+            f"  {where:>9} endpoint: median wall {median:.3f} s (ratio {median / IDEAL:.3f}); "
+            f"best {best:.3f} s (ratio {best / IDEAL:.3f})"
+        )
 
     print(f"Streaming an {STREAM_TOKENS:,}-token answer, one token per event:")
     for label, rate in ((f"paced at {TOKENS_PER_S:,} tokens/s", TOKENS_PER_S), ("all at once", 0)):
         s = bench_stream(ip, rate)
-        print(f"  {label}: {s['chars']:,} characters in {s['wall']:.2f} s; first rendered token after "
-              f"{s['first'] * 1000:.1f} ms; {s['updates']} display updates costing {s['render'] * 1000:.0f} ms "
-              f"in total = {s['render'] / s['once']:.1f} x one render of the final answer "
-              f"({s['once'] * 1000:.0f} ms)")
+        print(
+            f"  {label}: {s['chars']:,} characters in {s['wall']:.2f} s; first rendered token after "
+            f"{s['first'] * 1000:.1f} ms; {s['updates']} display updates costing {s['render'] * 1000:.0f} ms "
+            f"in total = {s['render'] / s['once']:.1f} x one render of the final answer "
+            f"({s['once'] * 1000:.0f} ms)"
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Prints, in one run:
 
 Run: python benchmarks/bench_cell.py [N]
 """
+
 from __future__ import annotations
 
 import json
@@ -61,11 +62,18 @@ plt.show()
 
 In short: read the axes, try a few bin widths, and describe centre, spread and shape in one sentence
 each. Compare with a box plot when you want the median and quartiles at a glance, and remember that
-the area of each bar, not only its height, carries the count when bins have different widths. With two groups, overlay them with transparency
-or draw them side by side on the same axis range, never on axes that start at different values.
+the area of each bar, not only its height, carries the count when bins have different widths. With two
+groups, overlay them with transparency or draw them side by side on the same axis range, never on axes
+that start at different values.
 """
-ENVELOPE = json.dumps({"errors": [], "messages": [], "success": True, "result": {
-    "response": ANSWER, "usage": {"prompt_tokens": 20, "completion_tokens": 480, "total_tokens": 500}}}).encode()
+ENVELOPE = json.dumps(
+    {
+        "errors": [],
+        "messages": [],
+        "success": True,
+        "result": {"response": ANSWER, "usage": {"prompt_tokens": 20, "completion_tokens": 480, "total_tokens": 500}},
+    }
+).encode()
 
 
 class _Fixed(BaseHTTPRequestHandler):
@@ -106,8 +114,7 @@ def load_time(runs: int = 9):
     subprocess.run([sys.executable, "-c", LOAD_PROBE], capture_output=True, env=env, check=True)
     times, heavy = [], ""
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", LOAD_PROBE], capture_output=True, text=True, env=env,
-                             check=True)
+        out = subprocess.run([sys.executable, "-c", LOAD_PROBE], capture_output=True, text=True, env=env, check=True)
         took, heavy = out.stdout.split(" ", 1)
         times.append(float(took))
     return statistics.median(times), heavy.strip()
@@ -115,8 +122,10 @@ def load_time(runs: int = 9):
 
 def main(n: int = 150):
     load, heavy = load_time()
-    print(f"%load_ext dataoorts_magic (fresh process): median {load * 1000:.1f} ms; "
-          f"heavy modules imported: {heavy or 'none'}")
+    print(
+        f"%load_ext dataoorts_magic (fresh process): median {load * 1000:.1f} ms; "
+        f"heavy modules imported: {heavy or 'none'}"
+    )
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Fixed)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -127,13 +136,15 @@ def main(n: int = 150):
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
-    from dataoorts_magic import render
+    from dataoorts_magic.display import render
     from dataoorts_magic.display.safe_markdown import to_safe_markdown
 
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "dataoorts_magic")
-    body = {"model": "meta/llama-3.1-8b-instruct",
-            "data": {"messages": [{"role": "user", "content": "Explain histograms"}], "max_tokens": 512}}
+    body = {
+        "model": "meta/llama-3.1-8b-instruct",
+        "data": {"messages": [{"role": "user", "content": "Explain histograms"}], "max_tokens": 512},
+    }
     raw = requests.Session()
     headers = {"Authorization": "Bearer bench-key", "Content-Type": "application/json"}
 
@@ -171,9 +182,11 @@ def main(n: int = 150):
     print(f"whole %%llama cell     median {med['cell']:.2f} ms")
     overhead = med["cell"] - med["post"] - med["render"]
     print(f"cell overhead          {overhead:.2f} ms  (cell - POST - render)")
-    print(f"  of which IPython's own per-cell cost (an empty cell) {med['empty']:.2f} ms, "
-          f"the text/markdown rendering {med['md']:.2f} ms; the rest {overhead - med['empty'] - med['md']:.2f} ms "
-          "(parsing, settings, validation, log, provenance, display)")
+    print(
+        f"  of which IPython's own per-cell cost (an empty cell) {med['empty']:.2f} ms, "
+        f"the text/markdown rendering {med['md']:.2f} ms; the rest {overhead - med['empty'] - med['md']:.2f} ms "
+        "(parsing, settings, validation, log, provenance, display)"
+    )
     server.shutdown()
 
 

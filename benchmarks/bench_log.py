@@ -11,6 +11,7 @@ Targets (issue #4): usage and lookup under 50 ms each, logging under 1 ms per ca
 
 Run: python benchmarks/bench_log.py [N]
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,28 @@ import time
 from pathlib import Path
 
 MODELS = ("meta/llama-3.1-8b-instruct", "meta/llama-3.1-70b-instruct", "mistral/mistral-7b-instruct-v0.1")
-WORDS = ("mean median variance histogram sample estimate outlier regression residual bias bootstrap "
-         "prior posterior likelihood gradient tensor notebook kernel cell answer").split()
+WORDS = [
+    "mean",
+    "median",
+    "variance",
+    "histogram",
+    "sample",
+    "estimate",
+    "outlier",
+    "regression",
+    "residual",
+    "bias",
+    "bootstrap",
+    "prior",
+    "posterior",
+    "likelihood",
+    "gradient",
+    "tensor",
+    "notebook",
+    "kernel",
+    "cell",
+    "answer",
+]
 
 
 def text(rng: random.Random, chars: int) -> str:
@@ -39,8 +60,9 @@ def text(rng: random.Random, chars: int) -> str:
 
 def build(path: Path, n: int) -> tuple[dict, int]:
     """Fill the log with n exchanges; returns one recorded request (for a cache hit) and the build time."""
-    from dataoorts_magic.pipeline.log import COLUMNS, ExchangeLog, cache_key
     from dataoorts_magic.params import cost
+    from dataoorts_magic.pipeline.log import ExchangeLog, cache_key
+    from dataoorts_magic.pipeline.log_schema import COLUMNS
 
     rng = random.Random(4)
     log = ExchangeLog(path)
@@ -49,26 +71,43 @@ def build(path: Path, n: int) -> tuple[dict, int]:
     now = time.time() - n
     for i in range(n):
         model = MODELS[i % 3]
-        messages = [{"role": "system", "content": "You are a patient statistics teacher."},
-                    {"role": "user", "content": f"({i}) " + text(rng, rng.randint(100, 500))}]
+        messages = [
+            {"role": "system", "content": "You are a patient statistics teacher."},
+            {"role": "user", "content": f"({i}) " + text(rng, rng.randint(100, 500))},
+        ]
         params = {"max_tokens": 512, "temperature": rng.choice((0.2, 0.6, 1.0))}
         p, c = rng.randint(40, 200), rng.randint(100, 512)
         failed, cached = rng.random() < 0.02, rng.random() < 0.10
-        rows.append((now + i, "bench", None if i % 4 else "tutor", model, json.dumps(messages), json.dumps(params),
-                     cache_key(model, messages, params), None if failed else text(rng, 1500),
-                     None if failed else p, None if failed else c, None if failed else p + c,
-                     None if failed else (0.0 if cached else cost(model, p, c)), rng.uniform(0.3, 3.0),
-                     "error" if failed else "ok", "RateLimitError: slow down" if failed else None,
-                     int(cached and not failed), 0))
+        rows.append(
+            (
+                now + i,
+                "bench",
+                None if i % 4 else "tutor",
+                model,
+                json.dumps(messages),
+                json.dumps(params),
+                cache_key(model, messages, params),
+                None if failed else text(rng, 1500),
+                None if failed else p,
+                None if failed else c,
+                None if failed else p + c,
+                None if failed else (0.0 if cached else cost(model, p, c)),
+                rng.uniform(0.3, 3.0),
+                "error" if failed else "ok",
+                "RateLimitError: slow down" if failed else None,
+                int(cached and not failed),
+                0,
+            )
+        )
         if i == n // 2 and not failed:
             probe = {"model": model, "messages": messages, "params": params}
         if len(rows) == 10_000:
-            conn.executemany(f"INSERT INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                             rows)
+            conn.executemany(
+                f"INSERT INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", rows
+            )
             rows.clear()
     if rows:
-        conn.executemany(f"INSERT INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                         rows)
+        conn.executemany(f"INSERT INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", rows)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.execute("ANALYZE")
     log.close()
@@ -93,8 +132,8 @@ def main(n: int = 100_000) -> None:
 
     from IPython.core.interactiveshell import InteractiveShell
 
-    from dataoorts_magic.pipeline.log import ExchangeLog, cache_key
     from dataoorts_magic.display.response import Usage
+    from dataoorts_magic.pipeline.log import ExchangeLog, cache_key
 
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "dataoorts_magic")
@@ -111,20 +150,35 @@ def main(n: int = 100_000) -> None:
     assert log.lookup(cache_key(**missing)) is None
 
     rng = random.Random(7)
-    messages = [{"role": "system", "content": "You are a patient statistics teacher."},
-                {"role": "user", "content": text(rng, 300)}]
+    messages = [
+        {"role": "system", "content": "You are a patient statistics teacher."},
+        {"role": "user", "content": text(rng, 300)},
+    ]
     answer = text(rng, 1500)
-    record = timed(lambda: log.record(model=MODELS[0], messages=messages, params={"max_tokens": 512}, answer=answer,
-                                      usage=Usage(80, 400, 480), cost=0.00004, elapsed=1.2, session="bench",
-                                      secret="sk-not-a-real-key"), 1000)
+    record = timed(
+        lambda: log.record(
+            model=MODELS[0],
+            messages=messages,
+            params={"max_tokens": 512},
+            answer=answer,
+            usage=Usage(80, 400, 480),
+            cost=0.00004,
+            elapsed=1.2,
+            session="bench",
+            secret="sk-not-a-real-key",
+        ),
+        1000,
+    )
     ip.run_line_magic("unload_ext", "dataoorts_magic")
 
     def line(name, values, target):
         med, mean = statistics.median(values), statistics.fmean(values)
         p99 = sorted(values)[int(len(values) * 0.99) - 1]
         verdict = "ok" if med < target else "OVER TARGET"
-        print(f"{name:<34} median {med:7.3f} ms   mean {mean:7.3f} ms   p99 {p99:7.3f} ms   "
-              f"target < {target:g} ms: {verdict}")
+        print(
+            f"{name:<34} median {med:7.3f} ms   mean {mean:7.3f} ms   p99 {p99:7.3f} ms   "
+            f"target < {target:g} ms: {verdict}"
+        )
 
     print(f"{'%llama_usage (first run)':<34} {first:15.3f} ms")
     line("%llama_usage", usage, 50)

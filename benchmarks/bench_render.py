@@ -4,6 +4,7 @@ Run: ``python benchmarks/bench_render.py [runs]``. Prints the median of each in 
 answer (prose, a list, a table, fenced code). to_html does more (an explicit allow-list, URL
 checks, a style block) but reuses one converter and one sanitizer, so it should not be slower.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -76,11 +77,14 @@ def medians_ms(fns: dict, runs: int) -> dict:
 
 
 def main(runs: int = 200) -> None:
-    m = medians_ms({
-        "to_html": lambda: to_html(ANSWER),
-        "markdown.markdown + nh3.clean": lambda: nh3.clean(markdown.markdown(ANSWER, extensions=list(EXTENSIONS))),
-        "to_safe_markdown": lambda: to_safe_markdown(ANSWER),
-    }, runs)
+    m = medians_ms(
+        {
+            "to_html": lambda: to_html(ANSWER),
+            "markdown.markdown + nh3.clean": lambda: nh3.clean(markdown.markdown(ANSWER, extensions=list(EXTENSIONS))),
+            "to_safe_markdown": lambda: to_safe_markdown(ANSWER),
+        },
+        runs,
+    )
     print(f"answer: {len(ANSWER.encode())} bytes, median of {runs} runs")
     for name, ms in m.items():
         print(f"{name + ':':32s}{ms:7.3f} ms")

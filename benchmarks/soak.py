@@ -5,8 +5,9 @@ fail_kinds=429,503,drop)``, which answers a fifth of the requests with 429 (Retr
 503/3040 or a dropped connection. A result is *lost* when a call did not return an answer;
 ``--max-retries 6`` (the soak's default, above the client's 2) makes a loss a 0.2**7 event, so
 any loss points at a bug rather than at bad luck. ``--stream-share`` streams a part of the calls
-(a stream that breaks after showing text is not retried, by design, and is counted apart). The client's retry policy (2 retries, 0.5 s doubling, Retry-After honoured)
-should turn most of those into answers. Checked, and a failure of any makes the exit status 1:
+(a stream that breaks after showing text is not retried, by design, and is counted apart). The client's
+retry policy (2 retries, 0.5 s doubling, Retry-After honoured) should turn most of those into answers.
+Checked, and a failure of any makes the exit status 1:
 
 - every call ends in a Reply or a ``LlamaError`` (nothing else escapes);
 - the key appears in no error's ``str``, ``repr`` or ``args``;
@@ -20,6 +21,7 @@ latency percentiles and throughput.
 
 Run: python benchmarks/soak.py [--requests 400] [--concurrency 8] [--fail-rate 0.2] [--fault-seed 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +33,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from dataoorts_magic.api.client import DataoortsClient
-from dataoorts_magic.offline.server import OfflineServer
 from dataoorts_magic.errors import LlamaError
+from dataoorts_magic.offline.server import OfflineServer
 
 MODEL = "meta/llama-3.1-8b-instruct"
 
@@ -43,20 +45,45 @@ def one_call(client: DataoortsClient, key: str, i: int, max_retries: int, stream
     stream = stream_every and i % stream_every == 0
     started = time.monotonic()
     try:
-        reply = client.chat(MODEL, messages, {"max_tokens": 64, "seed": i + 1}, api_key=key, stream=stream,
-                            on_text=pieces.append if stream else None, max_retries=max_retries)
+        reply = client.chat(
+            MODEL,
+            messages,
+            {"max_tokens": 64, "seed": i + 1},
+            api_key=key,
+            stream=stream,
+            on_text=pieces.append if stream else None,
+            max_retries=max_retries,
+        )
     except LlamaError as err:
         leaked = any(key in text for text in (str(err), repr(err), *map(str, err.args)))
         # a stream that broke after showing text is not retried, by design: its partial text is kept
         partial = " (stream broke after text)" if err.partial_text else ""
-        return {"outcome": type(err).__name__ + partial, "retries": err.retries, "waited": None, "leak": leaked,
-                "elapsed": time.monotonic() - started, "line": str(err)}
+        return {
+            "outcome": type(err).__name__ + partial,
+            "retries": err.retries,
+            "waited": None,
+            "leak": leaked,
+            "elapsed": time.monotonic() - started,
+            "line": str(err),
+        }
     except BaseException as exc:  # the promise is that nothing but LlamaError escapes
-        return {"outcome": f"CRASH {type(exc).__name__}", "retries": 0, "waited": None, "leak": False,
-                "elapsed": time.monotonic() - started, "line": repr(exc)[:200]}
+        return {
+            "outcome": f"CRASH {type(exc).__name__}",
+            "retries": 0,
+            "waited": None,
+            "leak": False,
+            "elapsed": time.monotonic() - started,
+            "line": repr(exc)[:200],
+        }
     ok = bool(reply.text) and (not stream or "".join(pieces) == reply.text)
-    return {"outcome": "ok" if ok else "ok-but-inconsistent", "retries": reply.retries, "waited": reply.waited,
-            "leak": False, "elapsed": reply.elapsed, "line": ""}
+    return {
+        "outcome": "ok" if ok else "ok-but-inconsistent",
+        "retries": reply.retries,
+        "waited": reply.waited,
+        "leak": False,
+        "elapsed": reply.elapsed,
+        "line": "",
+    }
 
 
 def main(argv=None) -> int:
@@ -73,12 +100,21 @@ def main(argv=None) -> int:
 
     key = "sk-soak-" + secrets.token_hex(12)
     stream_every = round(1 / args.stream_share) if args.stream_share > 0 else 0
-    with OfflineServer(api_key=key, fail_rate=args.fail_rate, fault_seed=args.fault_seed, latency=args.latency,
-                       fail_kinds=args.fail_kinds.split(",")) as server, \
-            DataoortsClient(server.url, pool_maxsize=args.concurrency, timeout=30) as client:
+    with (
+        OfflineServer(
+            api_key=key,
+            fail_rate=args.fail_rate,
+            fault_seed=args.fault_seed,
+            latency=args.latency,
+            fail_kinds=args.fail_kinds.split(","),
+        ) as server,
+        DataoortsClient(server.url, pool_maxsize=args.concurrency, timeout=30) as client,
+    ):
         started = time.monotonic()
         with ThreadPoolExecutor(args.concurrency) as pool:
-            results = list(pool.map(lambda i: one_call(client, key, i, args.max_retries, stream_every), range(args.requests)))
+            results = list(
+                pool.map(lambda i: one_call(client, key, i, args.max_retries, stream_every), range(args.requests))
+            )
         wall = time.monotonic() - started
         seen, in_flight = server.count, server.max_in_flight
 
@@ -90,19 +126,27 @@ def main(argv=None) -> int:
     expected = args.fail_rate ** (args.max_retries + 1)
     waited = sum(r["waited"] or 0.0 for r in results)
 
-    print(f"{args.requests} calls, {args.concurrency} at a time, fail_rate={args.fail_rate}, "
-          f"fault_seed={args.fault_seed}, max_retries={args.max_retries}: {wall:.1f} s, "
-          f"{args.requests / wall:.1f} calls/s")
+    print(
+        f"{args.requests} calls, {args.concurrency} at a time, fail_rate={args.fail_rate}, "
+        f"fault_seed={args.fault_seed}, max_retries={args.max_retries}: {wall:.1f} s, "
+        f"{args.requests / wall:.1f} calls/s"
+    )
     print("outcomes: " + ", ".join(f"{name} {n}" for name, n in outcomes.most_common()))
     returned = outcomes["ok"]
-    print(f"results returned {returned}, results lost {args.requests - returned}, "
-          f"retries made {sent - args.requests}, wall time {wall:.1f} s, {sent / wall:.1f} requests/s")
-    print(f"failed after all retries {failed / args.requests:.2%} (the policy expects about {expected:.2%} "
-          "when every fault kind is retryable)")
+    print(
+        f"results returned {returned}, results lost {args.requests - returned}, "
+        f"retries made {sent - args.requests}, wall time {wall:.1f} s, {sent / wall:.1f} requests/s"
+    )
+    print(
+        f"failed after all retries {failed / args.requests:.2%} (the policy expects about {expected:.2%} "
+        "when every fault kind is retryable)"
+    )
     print("retries per call: " + ", ".join(f"{k}: {v}" for k, v in sorted(retries.items())))
     print(f"waiting before retries (successful calls): {waited:.1f} s in all")
-    print(f"latency per call: p50 {statistics.median(elapsed):.3f} s, "
-          f"p95 {elapsed[int(0.95 * (len(elapsed) - 1))]:.3f} s, max {elapsed[-1]:.3f} s")
+    print(
+        f"latency per call: p50 {statistics.median(elapsed):.3f} s, "
+        f"p95 {elapsed[int(0.95 * (len(elapsed) - 1))]:.3f} s, max {elapsed[-1]:.3f} s"
+    )
     for r in results:
         if r["outcome"] != "ok":
             print(f"  e.g. {r['line']}")

@@ -8,6 +8,7 @@ named. The layers, bottom up: ``errors``/``params``; ``api`` (HTTP), ``offline``
 endpoint), ``display`` (safe rendering); ``pipeline`` (the one request path); ``batch``;
 ``magics`` and ``widgets`` (the front doors).
 """
+
 from ._version import __version__
 from .errors import LlamaError
 

@@ -3,6 +3,7 @@
 Thin on purpose: the endpoint lives in ``offline/`` and the demo is an ordinary
 notebook executed headless with nbclient against the offline endpoint.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,9 @@ def run_notebook(source: Path, out_dir: Path, *, timeout: int = 120) -> tuple[Pa
     env = {**os.environ, "DATAOORTS_OFFLINE": "1"}
     env.pop("DATAOORTS_API_KEY", None)
     out_dir.mkdir(parents=True, exist_ok=True)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(source.parent)}})
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}}
+    )
     client.execute(env=env)
     executed = out_dir / source.name
     nbformat.write(nb, executed)
@@ -40,8 +42,10 @@ def run_notebook(source: Path, out_dir: Path, *, timeout: int = 120) -> tuple[Pa
 def _demo(args) -> int:
     source = Path(args.notebook) if args.notebook else REPO_NOTEBOOKS / "quickstart.ipynb"
     if not source.exists():
-        print(f"error: no notebook at {source}: pass --notebook PATH (the repo's notebooks/quickstart.ipynb).",
-              file=sys.stderr)
+        print(
+            f"error: no notebook at {source}: pass --notebook PATH (the repo's notebooks/quickstart.ipynb).",
+            file=sys.stderr,
+        )
         return 2
     from nbclient.exceptions import CellExecutionError
 

@@ -7,6 +7,7 @@ every text that came from a server passes through :func:`redact` before it gets 
 
 :func:`error_class` is the one table from an HTTP status and a provider error code to a kind.
 """
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -27,9 +28,18 @@ class LlamaError(Exception):
     retryable = False
     partial_text: str | None = None
 
-    def __init__(self, message: str | None = None, *, status: int | None = None, code: int | None = None,
-                 provider_message: str | None = None, retry_after: float | None = None, fix: str | None = None,
-                 retries: int = 0, partial_text: str | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        provider_message: str | None = None,
+        retry_after: float | None = None,
+        fix: str | None = None,
+        retries: int = 0,
+        partial_text: str | None = None,
+    ):
         self.status = status
         self.code = code
         self.provider_message = provider_message
@@ -69,7 +79,7 @@ class LlamaError(Exception):
         """What to do; kinds that a wait can cure say how long the server asked to wait."""
         return self.fix
 
-    def refresh(self) -> "LlamaError":
+    def refresh(self) -> LlamaError:
         """Recompute the message after changing an attribute (e.g. ``retries``); returns self."""
         self.args = (self.line(),)
         return self
@@ -89,8 +99,9 @@ class ConfigError(LlamaError):
 
 class MissingKeyError(ConfigError):
     what = "No Dataoorts API key is set"
-    fix = ("Set DATAOORTS_API_KEY, run %llama_key to type it in, "
-           "or use the offline endpoint with %llama_config --offline.")
+    fix = (
+        "Set DATAOORTS_API_KEY, run %llama_key to type it in, or use the offline endpoint with %llama_config --offline."
+    )
 
 
 class ValidationError(LlamaError):

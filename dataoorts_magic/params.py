@@ -4,6 +4,7 @@ Everything that knows a parameter's name, type, range or flag (argument parsing,
 validation, ``%llama_config``, the panel, the docs) reads it from here, and every
 price or context window comes from ``models.json`` (copied from the provider's docs).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,22 +35,62 @@ class Param:
 PARAMS: dict[str, Param] = {
     p.name: p
     for p in (
-        Param("max_tokens", int, 1, 8000, DEFAULT_MAX_TOKENS, ("-n", "--max-tokens"),
-              "most tokens to generate (always sent; bounded by the model's context window)"),
-        Param("temperature", float, 0, 5, 0.6, ("-t", "--temperature"),
-              "randomness: 0 is most predictable, higher is more varied"),
-        Param("top_p", float, 0, 2, None, ("--top-p",),
-              "nucleus sampling: keep the smallest set of tokens whose probability adds up to this"),
-        Param("top_k", int, 1, 50, None, ("--top-k",),
-              "sample only from the k most likely next tokens"),
-        Param("seed", int, 1, 9999999999, None, ("--seed",),
-              "random seed, for repeatable answers"),
-        Param("repetition_penalty", float, 0, 2, None, ("--repetition-penalty",),
-              "penalise repeating tokens (1 is neutral)"),
-        Param("frequency_penalty", float, 0, 2, None, ("--frequency-penalty",),
-              "penalise tokens by how often they already appeared"),
-        Param("presence_penalty", float, 0, 2, None, ("--presence-penalty",),
-              "penalise tokens that already appeared at all"),
+        Param(
+            "max_tokens",
+            int,
+            1,
+            8000,
+            DEFAULT_MAX_TOKENS,
+            ("-n", "--max-tokens"),
+            "most tokens to generate (always sent; bounded by the model's context window)",
+        ),
+        Param(
+            "temperature",
+            float,
+            0,
+            5,
+            0.6,
+            ("-t", "--temperature"),
+            "randomness: 0 is most predictable, higher is more varied",
+        ),
+        Param(
+            "top_p",
+            float,
+            0,
+            2,
+            None,
+            ("--top-p",),
+            "nucleus sampling: keep the smallest set of tokens whose probability adds up to this",
+        ),
+        Param("top_k", int, 1, 50, None, ("--top-k",), "sample only from the k most likely next tokens"),
+        Param("seed", int, 1, 9999999999, None, ("--seed",), "random seed, for repeatable answers"),
+        Param(
+            "repetition_penalty",
+            float,
+            0,
+            2,
+            None,
+            ("--repetition-penalty",),
+            "penalise repeating tokens (1 is neutral)",
+        ),
+        Param(
+            "frequency_penalty",
+            float,
+            0,
+            2,
+            None,
+            ("--frequency-penalty",),
+            "penalise tokens by how often they already appeared",
+        ),
+        Param(
+            "presence_penalty",
+            float,
+            0,
+            2,
+            None,
+            ("--presence-penalty",),
+            "penalise tokens that already appeared at all",
+        ),
     )
 }
 
@@ -132,7 +173,9 @@ def coerce(name: str, value):
         return number
     except ValueError:
         kind = "a whole number" if p.type is int else "a number"
-        raise ValidationError(f"{name}={value!r} is not {kind}: give {kind}, e.g. {name}={_fmt(p.default or p.min)}.") from None
+        raise ValidationError(
+            f"{name}={value!r} is not {kind}: give {kind}, e.g. {name}={_fmt(p.default or p.min)}."
+        ) from None
 
 
 def validate(params: dict, model: str) -> dict:

@@ -3,6 +3,7 @@
 They live in :mod:`dataoorts_magic.display.response`; ``from dataoorts_magic import LlamaResponse``
 is the path to use.
 """
+
 from .display.response import LlamaResponse, Usage
 
 __all__ = ["LlamaResponse", "Usage"]

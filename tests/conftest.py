@@ -1,11 +1,18 @@
 """Shared fixtures: a real InteractiveShell with the extension loaded, and a loopback endpoint."""
+
 from __future__ import annotations
 
 import pytest
-
 from support.shell import KEY
-ENV_VARS = ("DATAOORTS_API_KEY", "DATAOORTS_API_URL", "DATAOORTS_MODEL", "DATAOORTS_OFFLINE",
-            "DATAOORTS_MAGIC_LOG", "DATAOORTS_MAGIC_HOME")
+
+ENV_VARS = (
+    "DATAOORTS_API_KEY",
+    "DATAOORTS_API_URL",
+    "DATAOORTS_MODEL",
+    "DATAOORTS_OFFLINE",
+    "DATAOORTS_MAGIC_LOG",
+    "DATAOORTS_MAGIC_HOME",
+)
 
 
 @pytest.fixture(scope="session")

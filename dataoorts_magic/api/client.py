@@ -8,6 +8,7 @@ per-call argument: it is sent only in the ``Authorization`` header, never stored
 and scrubbed from any text a server sends back. Redirects are not followed, so the key never
 leaves for another address. This module never imports IPython.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,12 +21,17 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 from .._version import __version__
+from ..errors import (
+    BadResponseError,
+    ConfigError,
+    ConnectionFailedError,
+    LlamaError,
+    MissingKeyError,
+    RequestTimeoutError,
+)
 from .endpoint_url import is_loopback
 from .envelope import Reply, reply_from, reply_from_stream, short_message, stream_error
-from ..errors import (BadResponseError, ConfigError, ConnectionFailedError, LlamaError, MissingKeyError,
-                     RequestTimeoutError)
-from .retry_policy import (DEFAULT_MAX_RETRIES, INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY,
-                           wait_before_retry)
+from .retry_policy import DEFAULT_MAX_RETRIES, INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY, wait_before_retry
 from .sse import StreamFormatError, TextStream
 from .transport_errors import transport_error
 
@@ -58,8 +64,10 @@ def _check_key(api_key) -> str:
         raise MissingKeyError()
     if any(ch.isspace() or not 33 <= ord(ch) <= 126 for ch in key):
         # requests would put the whole header, key included, in its error message
-        raise ConfigError("The API key contains spaces, line breaks or non-ASCII characters",
-                          fix="Copy the key again from your Dataoorts account and set it with %llama_key.")
+        raise ConfigError(
+            "The API key contains spaces, line breaks or non-ASCII characters",
+            fix="Copy the key again from your Dataoorts account and set it with %llama_key.",
+        )
     return key
 
 
@@ -90,10 +98,18 @@ class DataoortsClient:
     them small); the defaults are the policy of INTERFACE section 7.
     """
 
-    def __init__(self, api_url: str, *, timeout: float = DEFAULT_TIMEOUT,
-                 connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, max_retries: int = DEFAULT_MAX_RETRIES,
-                 pool_maxsize: int = DEFAULT_POOL_MAXSIZE, backoff_base: float = INITIAL_RETRY_DELAY,
-                 backoff_max: float = MAX_RETRY_DELAY, retry_after_cap: float = MAX_RETRY_AFTER):
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        pool_maxsize: int = DEFAULT_POOL_MAXSIZE,
+        backoff_base: float = INITIAL_RETRY_DELAY,
+        backoff_max: float = MAX_RETRY_DELAY,
+        retry_after_cap: float = MAX_RETRY_AFTER,
+    ):
         self.api_url = api_url
         self.timeout = timeout
         self.connect_timeout = connect_timeout
@@ -107,8 +123,10 @@ class DataoortsClient:
         self._session.mount("http://", adapter)
 
     def __repr__(self):
-        return (f"DataoortsClient({self.api_url!r}, timeout={self.timeout}, "
-                f"connect_timeout={self.connect_timeout}, max_retries={self.max_retries})")
+        return (
+            f"DataoortsClient({self.api_url!r}, timeout={self.timeout}, "
+            f"connect_timeout={self.connect_timeout}, max_retries={self.max_retries})"
+        )
 
     def __enter__(self):
         return self
@@ -120,8 +138,20 @@ class DataoortsClient:
         """Close the pooled connections."""
         self._session.close()
 
-    def chat(self, model, messages, params, *, api_key: str, stream: bool = False, on_text=None, on_retry=None,
-             timeout=None, connect_timeout=None, max_retries=None) -> Reply:
+    def chat(
+        self,
+        model,
+        messages,
+        params,
+        *,
+        api_key: str,
+        stream: bool = False,
+        on_text=None,
+        on_retry=None,
+        timeout=None,
+        connect_timeout=None,
+        max_retries=None,
+    ) -> Reply:
         """Send one chat request, retrying per the policy; return a :class:`Reply` or raise a LlamaError.
 
         ``on_text(piece)`` gets each piece of a streamed answer (once with the whole text when the
@@ -130,16 +160,22 @@ class DataoortsClient:
         """
         key = _check_key(api_key)
         try:
-            body = json.dumps(build_body(model, messages, params, stream), ensure_ascii=False,
-                              allow_nan=False).encode("utf-8")
+            body = json.dumps(build_body(model, messages, params, stream), ensure_ascii=False, allow_nan=False).encode(
+                "utf-8"
+            )
         except (TypeError, ValueError) as exc:
             raise ConfigError(short_message(f"The request could not be encoded as JSON: {exc}", key)) from None
         url = self.api_url
-        timeouts = (self.connect_timeout if connect_timeout is None else connect_timeout,
-                    self.timeout if timeout is None else timeout)
+        timeouts = (
+            self.connect_timeout if connect_timeout is None else connect_timeout,
+            self.timeout if timeout is None else timeout,
+        )
         limit = self.max_retries if max_retries is None else max_retries
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
-                   "Accept": "text/event-stream, application/json" if stream else "application/json"}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "Accept": "text/event-stream, application/json" if stream else "application/json",
+        }
         if stream:
             headers["Accept-Encoding"] = "identity"  # a compressing proxy would hold the stream back
         start, retries, waited, notes = time.monotonic(), 0, 0.0, []
@@ -147,8 +183,14 @@ class DataoortsClient:
             try:
                 reply = self._exchange(url, body, headers, timeouts, key, on_text)
             except LlamaError as err:
-                wait = wait_before_retry(err, retries, limit, base=self.backoff_base, cap=self.backoff_max,
-                                         retry_after_cap=self.retry_after_cap)
+                wait = wait_before_retry(
+                    err,
+                    retries,
+                    limit,
+                    base=self.backoff_base,
+                    cap=self.backoff_max,
+                    retry_after_cap=self.retry_after_cap,
+                )
                 if wait is None:
                     if retries:
                         err.retries = retries
@@ -174,8 +216,16 @@ class DataoortsClient:
         # purpose: a proxy or REQUESTS_CA_BUNDLE set mid-session (the TLS error's own fix) must apply next call.
         proxies = {"http": None, "https": None, "all": None} if is_loopback(urlsplit(url).hostname) else None
         try:
-            response = self._session.post(url, data=body, headers=headers, auth=_Bearer(key), timeout=timeouts,
-                                          stream=True, allow_redirects=False, proxies=proxies)
+            response = self._session.post(
+                url,
+                data=body,
+                headers=headers,
+                auth=_Bearer(key),
+                timeout=timeouts,
+                stream=True,
+                allow_redirects=False,
+                proxies=proxies,
+            )
         except requests.RequestException as exc:
             failure = transport_error(exc, url, key, timeouts[1])
         if failure is not None:
@@ -215,8 +265,9 @@ class DataoortsClient:
             failure = BadResponseError(status=response.status_code, provider_message=short_message(str(exc), key))
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             got = len(reader.text)
-            failure = transport_error(exc, url, key, read_timeout,
-                                      after=f" ({got} characters of the answer had arrived)")
+            failure = transport_error(
+                exc, url, key, read_timeout, after=f" ({got} characters of the answer had arrived)"
+            )
         if failure is None and reader.error is not None:
             failure = stream_error(reader.error, response.status_code, key)
         if failure is not None:

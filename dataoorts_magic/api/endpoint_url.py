@@ -3,6 +3,7 @@
 A loopback endpoint (``localhost``, 127.0.0.0/8, ``::1``) is reached directly, past any proxy;
 any other endpoint should be https, or the key and the prompts travel unencrypted. Pure.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -27,5 +28,7 @@ def insecure_endpoint_warning(url: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme.lower() == "https" or is_loopback(parts.hostname):
         return None
-    return (f"the endpoint {parts.scheme or '(no scheme)'}://{parts.hostname or url} is not https: the API key "
-            "and your prompts travel unencrypted. Use an https:// DATAOORTS_API_URL.")
+    return (
+        f"the endpoint {parts.scheme or '(no scheme)'}://{parts.hostname or url} is not https: the API key "
+        "and your prompts travel unencrypted. Use an https:// DATAOORTS_API_URL."
+    )

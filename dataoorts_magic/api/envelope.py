@@ -7,6 +7,7 @@ the matching :mod:`errors` kind, with ``retryable`` set by the :mod:`retry_polic
 text a server sends back is cut to one short line with the key removed, and a page that is not
 JSON (an HTML login or proxy page) is named by its title, never shown whole. Pure: no network.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,14 +48,17 @@ def normalize_usage(usage) -> dict | None:
     if prompt is None or completion is None:
         return None
     total = count(usage.get("total_tokens"))
-    return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": prompt + completion if total is None else total}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion if total is None else total,
+    }
 
 
 def short_message(text: str, key: str | None) -> str:
     """``text`` as one line of at most MESSAGE_LIMIT characters, with ``key`` removed."""
     text = " ".join((redact(str(text), key) or "").split())
-    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT - 1] + "…"
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
 
 
 def _int(value) -> int | None:
@@ -104,19 +108,29 @@ def reply_from(status: int, headers, content: bytes, key: str | None = None) -> 
             return Reply(text=text or "", usage=normalize_usage(result.get("usage")), raw=payload, status=status)
         code, message = _first_error(payload)
         if message is None:
-            message = "the answer has no 'result'" if ok and payload.get("success") is not False \
+            message = (
+                "the answer has no 'result'"
+                if ok and payload.get("success") is not False
                 else "no error message was given"
+            )
     else:
-        code, message = None, "JSON that is not an object" if payload is not None else \
-            _body_problem(content, headers.get("Content-Type", ""))
+        code, message = (
+            None,
+            "JSON that is not an object"
+            if payload is not None
+            else _body_problem(content, headers.get("Content-Type", "")),
+        )
     if 300 <= status < 400:
         raise BadResponseError(
-            "The endpoint answered with a redirect", status=status,
+            "The endpoint answered with a redirect",
+            status=status,
             provider_message=short_message(f"to {headers.get('Location', '?')}", key),
-            fix="Set DATAOORTS_API_URL to the final address (redirects are not followed, so the key stays put).")
+            fix="Set DATAOORTS_API_URL to the final address (redirects are not followed, so the key stays put).",
+        )
     kind = error_class(None if ok else status, code)
-    err = kind(status=status, code=code, provider_message=short_message(message, key),
-               retry_after=retry_after_seconds(headers))
+    err = kind(
+        status=status, code=code, provider_message=short_message(message, key), retry_after=retry_after_seconds(headers)
+    )
     if kind is ModelNotFoundError and code is None and not isinstance(payload, dict):
         err.fix = "Check DATAOORTS_API_URL (this answer did not come from the API) or pick a model from %llama_models."
         err.refresh()
@@ -127,8 +141,9 @@ def reply_from(status: int, headers, content: bytes, key: str | None = None) -> 
 def stream_error(event: dict, status: int, key: str | None) -> LlamaError:
     """The error an ``{"success": false, "errors": [...]}`` event inside a stream stands for."""
     code, message = _first_error(event)
-    err = error_class(None, code)(status=status, code=code,
-                                  provider_message=short_message(message or "error event in the stream", key))
+    err = error_class(None, code)(
+        status=status, code=code, provider_message=short_message(message or "error event in the stream", key)
+    )
     err.retryable = should_retry(None, code)
     return err
 

@@ -4,10 +4,11 @@ It is the OpenAI Python SDK's: 2 retries, 0.5 s doubling to 8 s with jitter, ``R
 honoured up to 60 s; 408, 429 and 5xx answers, the provider's own capacity and timeout codes and
 connection errors are retried, nothing else. Pure functions: the client does the waiting.
 """
+
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 
 import urllib3.exceptions
 from urllib3.util.retry import Retry
@@ -33,10 +34,14 @@ def should_retry(status: int | None, code: int | None) -> bool:
     return status in RETRY_STATUSES
 
 
-def backoff_delay(retry: int, base: float = INITIAL_RETRY_DELAY, cap: float = MAX_RETRY_DELAY,
-                  rand: Callable[[], float] = random.random) -> float:
+def backoff_delay(
+    retry: int,
+    base: float = INITIAL_RETRY_DELAY,
+    cap: float = MAX_RETRY_DELAY,
+    rand: Callable[[], float] = random.random,
+) -> float:
     """Seconds before retry number ``retry`` (0-based): base doubling to cap, minus up to 25 % jitter."""
-    return min(base * 2 ** retry, cap) * (1 - 0.25 * rand())
+    return min(base * 2**retry, cap) * (1 - 0.25 * rand())
 
 
 def retry_after_seconds(headers) -> float | None:
@@ -56,8 +61,15 @@ def retry_after_seconds(headers) -> float | None:
         return None
 
 
-def wait_before_retry(err: LlamaError, retries: int, limit: int, *, base: float = INITIAL_RETRY_DELAY,
-                      cap: float = MAX_RETRY_DELAY, retry_after_cap: float = MAX_RETRY_AFTER) -> float | None:
+def wait_before_retry(
+    err: LlamaError,
+    retries: int,
+    limit: int,
+    *,
+    base: float = INITIAL_RETRY_DELAY,
+    cap: float = MAX_RETRY_DELAY,
+    retry_after_cap: float = MAX_RETRY_AFTER,
+) -> float | None:
     """Seconds to wait before trying again after ``err`` (``retries`` made so far), or None to give up."""
     if not err.retryable or retries >= limit:
         return None

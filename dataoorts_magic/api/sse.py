@@ -7,13 +7,14 @@ became complete. :class:`SSEDecoder` follows the HTML "server-sent events" parsi
 :class:`TextStream` reads the chat events on top of it: ``data: {"response": "..."}`` pieces,
 a ``usage`` in the last one, then ``data: [DONE]``. Unknown keys (padding) are ignored.
 """
+
 from __future__ import annotations
 
 import codecs
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 DONE = "[DONE]"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -160,8 +161,7 @@ class TextStream:
             raise StreamFormatError(f"an event that is not JSON: {event.data[:60]!r}") from None
         if not isinstance(payload, dict):
             raise StreamFormatError(f"an event that is not a JSON object: {event.data[:60]!r}")
-        if event.event == "error" or payload.get("success") is False or payload.get("errors") \
-                or payload.get("error"):
+        if event.event == "error" or payload.get("success") is False or payload.get("errors") or payload.get("error"):
             self.error = payload
             self.done = True
             return ""

@@ -14,15 +14,16 @@ The display's metadata records how each column's answer was made, as a list in c
         {"column": "seed=7", "error": "one-line message"},       # a column that failed
     ]}}
 """
+
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
 
-from ..errors import ModelNotFoundError, PermissionDeniedError, ValidationError
-from ..params import PARAMS, coerce
 from ..display.response import LlamaResponse
 from ..display.styles import error_html
+from ..errors import ModelNotFoundError, PermissionDeniedError, ValidationError
+from ..params import PARAMS, coerce
 from .runner import STOP_ON, Outcome, failed, gather
 
 COMPARABLE = ("model", *PARAMS)
@@ -38,8 +39,10 @@ def parse(spec: str) -> tuple[str, list[str], list]:
         raise ValidationError(f"--compare {name}: not a parameter; compare one of {', '.join(COMPARABLE)}.")
     typed = [value.strip() for value in text.split(",")]
     if not text.strip() or any(not value for value in typed):
-        raise ValidationError(f"--compare {name}= has an empty value: give values separated by commas, "
-                              f"e.g. --compare {name}={'a,b' if name == 'model' else '0,1'}.")
+        raise ValidationError(
+            f"--compare {name}= has an empty value: give values separated by commas, "
+            f"e.g. --compare {name}={'a,b' if name == 'model' else '0,1'}."
+        )
     values = typed if name == "model" else [coerce(name, value) for value in typed]
     return name, typed, values
 
@@ -60,7 +63,7 @@ def prepare(session, prompt: str, flags: dict, spec: str) -> Plan:
     return Plan(name, [f"{name}={shown}" for shown in typed], requests)
 
 
-def run(session, plan: Plan, concurrency: int) -> tuple["Comparison", Outcome]:
+def run(session, plan: Plan, concurrency: int) -> tuple[Comparison, Outcome]:
     """Send the plan's requests concurrently; a model that fails on its own does not stop the others."""
     stop_on = STOP_ON
     if plan.name == "model":
@@ -93,7 +96,7 @@ class Comparison:
 
     def _plain(self, rendered: list) -> str:
         parts = []
-        for header, result, bundle in zip(self.headers, self.results, rendered):
+        for header, result, bundle in zip(self.headers, self.results, rendered, strict=True):
             body = f"⚠ {result}" if bundle is None else bundle["text/plain"]
             parts.append(f"── {header} ──\n{body}")
         return "\n\n".join(parts)
@@ -101,20 +104,22 @@ class Comparison:
     def _repr_mimebundle_(self, include=None, exclude=None):
         rendered = self._rendered()
         columns = []
-        for header, result, bundle in zip(self.headers, self.results, rendered):
-            if bundle is None:
-                body = error_html(str(result))
-            else:
-                body = bundle["text/html"]  # sanitized by render, footer included
-            columns.append("<div style='flex:1 1 0;min-width:16em;overflow-x:auto'>"
-                           f"<div style='font-weight:bold;border-bottom:1px solid #ccc;margin-bottom:.4em'>"
-                           f"{html.escape(header)}</div>{body}</div>")
-        data = {"text/html": f"<div class='dataoorts-compare' style='display:flex;gap:1.2em'>{''.join(columns)}</div>",
-                "text/plain": self._plain(rendered)}
+        for header, result, bundle in zip(self.headers, self.results, rendered, strict=True):
+            body = error_html(str(result)) if bundle is None else bundle["text/html"]  # sanitized, with footer
+            columns.append(
+                "<div style='flex:1 1 0;min-width:16em;overflow-x:auto'>"
+                f"<div style='font-weight:bold;border-bottom:1px solid #ccc;margin-bottom:.4em'>"
+                f"{html.escape(header)}</div>{body}</div>"
+            )
+        data = {
+            "text/html": f"<div class='dataoorts-compare' style='display:flex;gap:1.2em'>{''.join(columns)}</div>",
+            "text/plain": self._plain(rendered),
+        }
         return data, {"dataoorts_magic": {"compare": self.provenance()}}
 
     def provenance(self) -> list[dict]:
         """One entry per column, in column order: its header and its answer's provenance, or its error."""
-        return [{"column": header, "error": str(r)} if failed(r) else
-                {"column": header, **r.metadata()["dataoorts_magic"]}
-                for header, r in zip(self.headers, self.results)]
+        return [
+            {"column": header, "error": str(r)} if failed(r) else {"column": header, **r.metadata()["dataoorts_magic"]}
+            for header, r in zip(self.headers, self.results, strict=True)
+        ]

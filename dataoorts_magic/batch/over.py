@@ -6,6 +6,7 @@ every request before anything is sent; :func:`run` sends them through the sessio
 :mod:`.runner`) and returns the :class:`~.result.BatchResult`, a sequence of ``LlamaResponse``
 (or the error of an item) in input order. pandas is imported only when VAR is a pandas object.
 """
+
 from __future__ import annotations
 
 import re
@@ -45,21 +46,31 @@ def check_concurrency(value) -> int:
 def items_of(value, name: str) -> Batch:
     """Read VAR as a batch, or explain why it is not one."""
     if isinstance(value, (str, bytes, bytearray)):
-        raise ValidationError(f"--over {name}: {name} is a {type(value).__name__}, not a batch (a string would "
-                              f"be split into characters). Put the texts in a list: {name} = [...].")
+        raise ValidationError(
+            f"--over {name}: {name} is a {type(value).__name__}, not a batch (a string would "
+            f"be split into characters). Put the texts in a list: {name} = [...]."
+        )
     kind = pandas_kind(value)
     if kind == "DataFrame":
         names = [c for c in value.columns if isinstance(c, str) and c.isidentifier()]
-        rows = [dict(zip(value.columns, row)) for row in value.itertuples(index=False, name=None)]
-        return Batch(name, list(value.index), [value.iloc[i] for i in range(len(value))],
-                     [{c: row[c] for c in names} for row in rows], "DataFrame", value)
+        rows = [dict(zip(value.columns, row, strict=True)) for row in value.itertuples(index=False, name=None)]
+        return Batch(
+            name,
+            list(value.index),
+            [value.iloc[i] for i in range(len(value))],
+            [{c: row[c] for c in names} for row in rows],
+            "DataFrame",
+            value,
+        )
     if kind == "Series":
         return Batch(name, list(value.index), list(value), [{} for _ in range(len(value))], "Series", value)
     try:
         items = list(value)
     except TypeError:
-        raise ValidationError(f"--over {name}: {name} is a {type(value).__name__}, which cannot be iterated: "
-                              "give a list, tuple, pandas Series or DataFrame.") from None
+        raise ValidationError(
+            f"--over {name}: {name} is a {type(value).__name__}, which cannot be iterated: "
+            "give a list, tuple, pandas Series or DataFrame."
+        ) from None
     return Batch(name, list(range(len(items))), items, [{} for _ in items])
 
 
@@ -75,24 +86,31 @@ def prepare(session, prompt: str, flags: dict, name: str, namespace, raw: bool =
     here); an item whose own prompt is unusable (e.g. empty) keeps the error as its outcome.
     """
     if raw:
-        raise ValidationError("--raw turns off {item}, which --over needs: drop --raw "
-                              "(write {{ and }} for literal braces).")
+        raise ValidationError(
+            "--raw turns off {item}, which --over needs: drop --raw (write {{ and }} for literal braces)."
+        )
     if name not in namespace:
-        raise ValidationError(f"--over {name}: there is no variable {name}; define it first, "
-                              f"e.g. {name} = ['first', 'second'].")
+        raise ValidationError(
+            f"--over {name}: there is no variable {name}; define it first, e.g. {name} = ['first', 'second']."
+        )
     batch = items_of(namespace[name], name)
     names = {"item", *(c for row in batch.columns[:1] for c in row)}
     system = flags.get("system")
     if not (_uses(prompt, names) or _uses(system, names)):
         hint = f" or a column such as {{{sorted(names - {'item'})[0]}}}" if len(names) > 1 else ""
-        raise ValidationError(f"The prompt does not use {{item}}{hint}, so every request of --over {name} "
-                              "would be the same: put {item} where each value should go.")
-    for item, columns in zip(batch.items, batch.columns):
+        raise ValidationError(
+            f"The prompt does not use {{item}}{hint}, so every request of --over {name} "
+            "would be the same: put {item} where each value should go."
+        )
+    for item, columns in zip(batch.items, batch.columns, strict=True):
         scope = ChainMap({"item": item}, columns, namespace)
         try:
-            batch.requests.append(session.request(
-                interpolate(prompt, scope),
-                {**flags, "system": interpolate(system, scope) if system is not None else None, "stream": False}))
+            batch.requests.append(
+                session.request(
+                    interpolate(prompt, scope),
+                    {**flags, "system": interpolate(system, scope) if system is not None else None, "stream": False},
+                )
+            )
         except ValidationError as err:
             batch.requests.append(err)
     if batch.requests and all(isinstance(r, ValidationError) for r in batch.requests):
@@ -103,5 +121,13 @@ def prepare(session, prompt: str, flags: dict, name: str, namespace, raw: bool =
 def run(session, batch: Batch, concurrency: int, progress=None) -> BatchResult:
     """Send the prepared batch ``concurrency`` at a time; the result holds every item's outcome."""
     outcome = gather(session.send, batch.requests, check_concurrency(concurrency), progress)
-    return BatchResult(outcome.results, batch.labels, batch.items, kind=batch.kind, source=batch.source,
-                       elapsed=outcome.elapsed, interrupted=outcome.interrupted, stopped_by=outcome.stopped_by)
+    return BatchResult(
+        outcome.results,
+        batch.labels,
+        batch.items,
+        kind=batch.kind,
+        source=batch.source,
+        elapsed=outcome.elapsed,
+        interrupted=outcome.interrupted,
+        stopped_by=outcome.stopped_by,
+    )

@@ -16,6 +16,7 @@ once, the run's totals, and one entry per row shown (the first ``SHOWN_ROWS``, i
 An item repeats ``model``, ``params`` or ``offline`` only where its own differ: an answer's full
 provenance (as for a single answer) is the shared fields updated with its entry.
 """
+
 from __future__ import annotations
 
 import html
@@ -32,9 +33,10 @@ SHOWN_ROWS = 50  # rows in the display; the result holds them all
 SHOWN_CHARS = 160  # characters of an item or an answer in the display
 SHARED = ("model", "params", "offline")  # provenance that the display's metadata records once
 
+
 def _short(value, limit: int = SHOWN_CHARS) -> str:
     text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class BatchResult(Sequence):
@@ -46,8 +48,9 @@ class BatchResult(Sequence):
     ``cost`` add up the answers; ``to_series()`` / ``to_frame()`` need pandas.
     """
 
-    def __init__(self, results, labels, items, *, kind="iterable", source=None, elapsed=0.0,
-                 interrupted=False, stopped_by=None):
+    def __init__(
+        self, results, labels, items, *, kind="iterable", source=None, elapsed=0.0, interrupted=False, stopped_by=None
+    ):
         self.results = list(results)
         self.labels = list(labels)
         self.items = list(items)
@@ -71,7 +74,8 @@ class BatchResult(Sequence):
     @property
     def failures(self) -> list[tuple]:
         """``(position, label, message)`` of every failed item, in input order."""
-        return [(i, label, str(r)) for i, (label, r) in enumerate(zip(self.labels, self.results)) if failed(r)]
+        pairs = enumerate(zip(self.labels, self.results, strict=True))
+        return [(i, label, str(r)) for i, (label, r) in pairs if failed(r)]
 
     @property
     def errors(self) -> dict:
@@ -97,8 +101,9 @@ class BatchResult(Sequence):
         counted = [r.usage for r in self.responses if r.usage is not None]
         if not counted:
             return None
-        return Usage(*(sum(getattr(u, k) for u in counted) for k in ("prompt_tokens", "completion_tokens",
-                                                                      "total_tokens")))
+        return Usage(
+            *(sum(getattr(u, k) for u in counted) for k in ("prompt_tokens", "completion_tokens", "total_tokens"))
+        )
 
     @property
     def cost(self) -> float | None:
@@ -122,19 +127,24 @@ class BatchResult(Sequence):
         def col(attr):
             return [getattr(r, attr) if isinstance(r, LlamaResponse) else None for r in self.results]
 
-        extra = {"answer": self.texts,
-                 "error": [str(r) if failed(r) else None for r in self.results],
-                 "prompt_tokens": [r.usage.prompt_tokens if getattr(r, "usage", None) else None for r in self.results],
-                 "completion_tokens": [r.usage.completion_tokens if getattr(r, "usage", None) else None
-                                       for r in self.results],
-                 "cost": col("cost"), "elapsed": col("elapsed")}
+        extra = {
+            "answer": self.texts,
+            "error": [str(r) if failed(r) else None for r in self.results],
+            "prompt_tokens": [r.usage.prompt_tokens if getattr(r, "usage", None) else None for r in self.results],
+            "completion_tokens": [
+                r.usage.completion_tokens if getattr(r, "usage", None) else None for r in self.results
+            ],
+            "cost": col("cost"),
+            "elapsed": col("elapsed"),
+        }
         if self.kind == "DataFrame":
             frame = self.source.copy()
         else:
             frame = pd.DataFrame({"item": self.items}, index=self._index())
         for key, values in extra.items():
-            frame[key if key not in frame.columns else f"{key}_llama"] = pd.Series(values, index=frame.index,
-                                                                                dtype=object)
+            frame[key if key not in frame.columns else f"{key}_llama"] = pd.Series(
+                values, index=frame.index, dtype=object
+            )
         return frame
 
     # --- display ---------------------------------------------------------------------------
@@ -145,8 +155,9 @@ class BatchResult(Sequence):
         if fails:
             parts.append(f"{fails} failed")
         usage = self.usage
-        parts.append("usage not reported" if usage is None else
-                     f"{usage.prompt_tokens:,} → {usage.completion_tokens:,} tokens")
+        parts.append(
+            "usage not reported" if usage is None else f"{usage.prompt_tokens:,} → {usage.completion_tokens:,} tokens"
+        )
         parts.append(format_cost(self.cost))
         parts.append(f"{seconds(self.elapsed)} wall")
         if any(r.offline for r in self.responses):
@@ -158,24 +169,35 @@ class BatchResult(Sequence):
         return " · ".join(parts)
 
     def _rows(self):
-        for label, item, result in list(zip(self.labels, self.items, self.results))[:SHOWN_ROWS]:
+        for label, item, result in list(zip(self.labels, self.items, self.results, strict=True))[:SHOWN_ROWS]:
             shown = item if self.kind != "DataFrame" else ", ".join(f"{k}={v}" for k, v in item.items())
             answer = _short(result.text) if isinstance(result, LlamaResponse) else f"⚠ {_short(result)}"
             yield _short(label, 30), _short(shown), answer, failed(result)
 
     def metadata(self) -> dict:
         """The display's provenance (module docstring): shared fields once, totals, one entry per row shown."""
-        shown = [r.metadata()["dataoorts_magic"] if isinstance(r, LlamaResponse) else {"error": str(r)}
-                 for r in self.results[:SHOWN_ROWS]]
+        shown = [
+            r.metadata()["dataoorts_magic"] if isinstance(r, LlamaResponse) else {"error": str(r)}
+            for r in self.results[:SHOWN_ROWS]
+        ]
         first = next((m for m in shown if "error" not in m), {})
         shared = {k: first[k] for k in SHARED if k in first}
         usage = self.usage
-        return {"dataoorts_magic": {"batch": {
-            **shared,
-            "totals": {"requests": len(self), "failed": len(self.failures),
-                       "usage": asdict(usage) if usage else None, "cost": self.cost,
-                       "elapsed": round(self.elapsed, 4)},
-            "items": [{k: v for k, v in m.items() if k not in shared or v != shared[k]} for m in shown]}}}
+        return {
+            "dataoorts_magic": {
+                "batch": {
+                    **shared,
+                    "totals": {
+                        "requests": len(self),
+                        "failed": len(self.failures),
+                        "usage": asdict(usage) if usage else None,
+                        "cost": self.cost,
+                        "elapsed": round(self.elapsed, 4),
+                    },
+                    "items": [{k: v for k, v in m.items() if k not in shared or v != shared[k]} for m in shown],
+                }
+            }
+        }
 
     def _more(self) -> str:
         hidden = len(self) - SHOWN_ROWS
@@ -195,12 +217,15 @@ class BatchResult(Sequence):
         rows = "".join(
             f"<tr>{cell}{html.escape(label)}</td>{cell}{html.escape(item)}</td>"
             f"{cell}{error_html(answer, 'span') if bad else html.escape(answer)}</td></tr>"
-            for label, item, answer, bad in self._rows())
+            for label, item, answer, bad in self._rows()
+        )
         more = f"<div>{html.escape(self._more())}</div>" if self._more() else ""
-        return ("<table class='dataoorts-batch'><thead><tr><th style='text-align:left'></th>"
-                "<th style='text-align:left'>item</th><th style='text-align:left'>answer</th></tr></thead>"
-                f"<tbody>{rows}</tbody></table>{more}"
-                f"{footer_html(self.totals())}")
+        return (
+            "<table class='dataoorts-batch'><thead><tr><th style='text-align:left'></th>"
+            "<th style='text-align:left'>item</th><th style='text-align:left'>answer</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>{more}"
+            f"{footer_html(self.totals())}"
+        )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/html": self._repr_html_(), "text/plain": repr(self)}, self.metadata()

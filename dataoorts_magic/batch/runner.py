@@ -9,6 +9,7 @@ budget refusal is not one of them: it sends nothing, and a later, smaller reques
 A kernel interrupt stops it at once: nothing more is sent, requests in flight are
 abandoned, and the outcomes that had arrived are kept.
 """
+
 from __future__ import annotations
 
 import threading
@@ -16,9 +17,15 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from ..errors import (AuthenticationError, ConfigError, LlamaError, ModelNotFoundError, PermissionDeniedError,
-                     QuotaExceededError)
 from ..display.progress import Progress
+from ..errors import (
+    AuthenticationError,
+    ConfigError,
+    LlamaError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    QuotaExceededError,
+)
 
 POLL_SECONDS = 0.1  # the main thread wakes at least this often, so an interrupt lands at once
 # Failures that every later request would repeat: stop instead of sending them all (and a
@@ -60,8 +67,15 @@ def _outcome(future):
     return future.result() if error is None else error
 
 
-def gather(send, requests: list, concurrency: int, progress: Progress | None = None, *,
-           stop_on: tuple = STOP_ON, clock=time.monotonic) -> Outcome:
+def gather(
+    send,
+    requests: list,
+    concurrency: int,
+    progress: Progress | None = None,
+    *,
+    stop_on: tuple = STOP_ON,
+    clock=time.monotonic,
+) -> Outcome:
     """Call ``send(request)`` for each request, ``concurrency`` at a time; an exception in
     ``requests`` stands for a request that could not be built and is kept as its outcome.
     A failure of a kind in ``stop_on`` stops the run: nothing more is sent."""
@@ -101,8 +115,11 @@ def gather(send, requests: list, concurrency: int, progress: Progress | None = N
     finally:
         halt.set()
         pool.shutdown(wait=False, cancel_futures=True)  # never wait here: an interrupt must be prompt
-    reason = "the run was interrupted" if interrupted else \
-        f"the run stopped at an earlier failure ({type(stopped_by).__name__})"
+    reason = (
+        "the run was interrupted"
+        if interrupted
+        else f"the run stopped at an earlier failure ({type(stopped_by).__name__})"
+    )
     for future, i in futures.items():
         if results[i] is None and future.done() and not future.cancelled():
             results[i] = _outcome(future)  # arrived while we were being interrupted: keep it
@@ -132,10 +149,11 @@ def verdict(run, noun: str, out: str | None) -> str | None:
     if run.interrupted:
         return f"Interrupted: the {noun} stopped after {done} of {total} requests.{kept}"
     if run.stopped_by is not None:
-        return (f"{str(run.stopped_by).rstrip('.')} (the {noun} stopped after {done} of {total} requests; "
-                f"the rest were not sent).{kept}")
+        return (
+            f"{str(run.stopped_by).rstrip('.')} (the {noun} stopped after {done} of {total} requests; "
+            f"the rest were not sent).{kept}"
+        )
     if total and all(failed(r) for r in run.results):
         first = run.results[0]
         return f"All {total} requests of the {noun} failed; the first: {first}" if total > 1 else str(first)
     return None
-

@@ -3,6 +3,7 @@
 Backs ``--format code|json``: what the answer shows and what ``--out`` stores (``LlamaResponse.value``).
 Models wrap what was asked for in prose and fences, so both look past them.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,5 +41,7 @@ def parse_json_answer(text: str):
             continue
         if text[end:].split("\n", 1)[0].strip() == "":
             return value
-    raise ValueError(f"The answer is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}). "
-                     "Ask for JSON only (e.g. -s \"Reply with JSON only.\"), or look at it with -f text.")
+    raise ValueError(
+        f"The answer is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}). "
+        'Ask for JSON only (e.g. -s "Reply with JSON only."), or look at it with -f text.'
+    )

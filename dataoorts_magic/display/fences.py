@@ -4,6 +4,7 @@ The one fence grammar shared by ``safe_markdown`` (which must agree with every C
 renderer about where code starts and ends) and ``answer_parts`` (which pulls code and JSON
 out of an answer). Pure functions and regexes; no imports beyond ``re``.
 """
+
 from __future__ import annotations
 
 import re

@@ -10,6 +10,7 @@ or as long as the last update took, have passed (so reading the stream gets at l
 of the time). The first piece is shown at once. :func:`watch` runs one request with it and, on
 an interrupt or a failure, leaves what arrived on screen.
 """
+
 from __future__ import annotations
 
 import sys
@@ -70,8 +71,9 @@ class LiveAnswer:
                 self.first_shown = self.clock()
             return
         now = self.clock()
-        if self.shown == 0 or (now - self.last >= max(INTERVAL, self.cost)
-                               and self.length - self.shown >= GROWTH * self.shown):
+        if self.shown == 0 or (
+            now - self.last >= max(INTERVAL, self.cost) and self.length - self.shown >= GROWTH * self.shown
+        ):
             self._update(lambda: (self._partial("receiving…"), {}))
             self.last = self.clock()
 
@@ -136,8 +138,10 @@ def watch(ask, view: LiveAnswer):
     except KeyboardInterrupt:
         got = view.length
         view.stop(f"interrupted after {got:,} characters")
-        raise StreamInterrupted(f"Interrupted: the stream was closed after {got:,} characters"
-                                + ("; what arrived is shown above." if got else ".")) from None
+        raise StreamInterrupted(
+            f"Interrupted: the stream was closed after {got:,} characters"
+            + ("; what arrived is shown above." if got else ".")
+        ) from None
     except LlamaError as err:
         if view.length:
             view.stop(f"stopped after {view.length:,} characters: {err.what}")

@@ -5,6 +5,7 @@ the panel also keeps a plain display of its turns up to date: the user's prompts
 text, each answer as ``LlamaResponse`` renders itself (sanitized HTML, footer with usage and cost).
 It sits in a collapsed ``<details>`` so it does not repeat the live panel on screen.
 """
+
 from __future__ import annotations
 
 import html
@@ -21,8 +22,10 @@ class UserTurn:
         self.prompt = prompt
 
     def _repr_html_(self) -> str:
-        return ('<div class="dataoorts-prompt" style="margin-top:.6em;white-space:pre-wrap">'
-                f"<strong>You:</strong> {html.escape(self.prompt)}</div>")
+        return (
+            '<div class="dataoorts-prompt" style="margin-top:.6em;white-space:pre-wrap">'
+            f"<strong>You:</strong> {html.escape(self.prompt)}</div>"
+        )
 
     def __repr__(self) -> str:
         return f"You: {self.prompt}"
@@ -40,8 +43,10 @@ class Transcript:
             parts.append(UserTurn(prompt)._repr_html_())
             parts.append(response._repr_mimebundle_()[0]["text/html"])
         body = "".join(parts) or "<em>No answers yet.</em>"
-        return ('<details class="dataoorts-panel-transcript"><summary>dataoorts-magic panel transcript '
-                f"({_answers(len(self.turns))}; a static copy for the saved notebook)</summary>{body}</details>")
+        return (
+            '<details class="dataoorts-panel-transcript"><summary>dataoorts-magic panel transcript '
+            f"({_answers(len(self.turns))}; a static copy for the saved notebook)</summary>{body}</details>"
+        )
 
     def __repr__(self) -> str:
         lines = [f"dataoorts-magic panel transcript ({_answers(len(self.turns))})"]

@@ -6,6 +6,7 @@ nothing (for ``-q``); :class:`TextProgress` rewrites one line (a terminal, or a 
 without ipywidgets); :class:`WidgetProgress` is an ipywidgets bar, imported only when built.
 :func:`for_shell` picks one.
 """
+
 from __future__ import annotations
 
 import sys
@@ -66,8 +67,9 @@ class TextProgress(Progress):
 
     def _write(self, done: int, failed: int, end: str = "", note: str = "") -> None:
         filled = BAR_WIDTH * done // self.total if self.total else BAR_WIDTH
-        line = f"llama [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] " + status_line(done, self.total, failed,
-                                                                                   self.elapsed())
+        line = f"llama [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] " + status_line(
+            done, self.total, failed, self.elapsed()
+        )
         if note:
             line += f" · {note}"
         stream = self.stream or sys.stdout
@@ -97,8 +99,7 @@ class WidgetProgress(Progress):
         super().__init__(clock)
         import ipywidgets as widgets
 
-        self.bar = widgets.IntProgress(value=0, min=0, max=1, description="llama",
-                                       layout=widgets.Layout(width="40%"))
+        self.bar = widgets.IntProgress(value=0, min=0, max=1, description="llama", layout=widgets.Layout(width="40%"))
         self.label = widgets.Label(value="")
         self.box = widgets.HBox([self.bar, self.label])
         self._display = display

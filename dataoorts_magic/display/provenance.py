@@ -4,6 +4,7 @@ A display's provenance records ``prompt_sha256`` (the messages) and the log keys
 the whole request (model, messages, params); both must call two equal requests equal whatever
 the order of their keys, so both use :func:`canonical_sha256`. hashlib is imported at first use.
 """
+
 from __future__ import annotations
 
 import json

@@ -13,6 +13,7 @@ The ``text/markdown`` part of the bundle is ``safe_markdown``'s job; pulling cod
 of an answer is ``answer_parts``'s. Heavy imports (markdown, nh3, pygments) happen on first
 use; the built converter, sanitizer and style block are kept in module globals.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,13 +26,43 @@ EXTENSIONS = ("tables", "fenced_code", "codehilite", "sane_lists")
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "noopener noreferrer nofollow"
 CSS_SCOPE = ".dataoorts-answer .codehilite"
-ALLOWED_TAGS = frozenset({
-    "h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "em", "strong", "del", "code", "pre",
-    "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "a", "img",
-    "span", "div",
-})
+ALLOWED_TAGS = frozenset(
+    {
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "p",
+        "br",
+        "hr",
+        "em",
+        "strong",
+        "del",
+        "code",
+        "pre",
+        "blockquote",
+        "ul",
+        "ol",
+        "li",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "a",
+        "img",
+        "span",
+        "div",
+    }
+)
 ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"align"}, "td": {"align"},
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "th": {"align"},
+    "td": {"align"},
     "ol": {"start"},  # sane_lists keeps a list's first number
 }
 
@@ -48,8 +79,14 @@ _TAG_OR_TEXT = re.compile(r'<(/?)([a-zA-Z0-9]+)(?:[^>"]|"[^"]*")*>|[^<]+|<')
 
 def escape_text(text) -> str:
     """HTML-escape plain text (``&``, ``<``, ``>``, quotes), for ``--format text`` shown in a ``<pre>``."""
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&#x27;"))
+    return (
+        str(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#x27;")
+    )
 
 
 def _url_filter(tag: str, attr: str, value: str):
@@ -68,17 +105,27 @@ def _build():
     from pygments.formatters import HtmlFormatter
     from pygments.token import STANDARD_TYPES
 
-    md = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html", extension_configs={
-        "codehilite": {"guess_lang": False, "css_class": "codehilite", "noclasses": False},
-        "tables": {"use_align_attribute": True}})
+    md = markdown.Markdown(
+        extensions=list(EXTENSIONS),
+        output_format="html",
+        extension_configs={
+            "codehilite": {"guess_lang": False, "css_class": "codehilite", "noclasses": False},
+            "tables": {"use_align_attribute": True},
+        },
+    )
     md.preprocessors.deregister("html_block")  # raw HTML stays text, so it is escaped, never live
     md.inlinePatterns.deregister("html")
     token_classes = {c for c in STANDARD_TYPES.values() if c}
     _cleaner = nh3.Cleaner(
-        tags=set(ALLOWED_TAGS), clean_content_tags={"script", "style"},
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags={"script", "style"},
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-        url_schemes=set(URL_SCHEMES), link_rel=LINK_REL, strip_comments=True,
-        allowed_classes={"div": {"codehilite"}, "span": token_classes}, attribute_filter=_url_filter)
+        url_schemes=set(URL_SCHEMES),
+        link_rel=LINK_REL,
+        strip_comments=True,
+        allowed_classes={"div": {"codehilite"}, "span": token_classes},
+        attribute_filter=_url_filter,
+    )
     # only the rules scoped under our class: Pygments' bare `pre {...}` would restyle the whole page
     rules = [r for r in HtmlFormatter().get_style_defs(CSS_SCOPE).splitlines() if r.startswith(CSS_SCOPE)]
     _style = f"<style>\n{CSS_SCOPE} pre {{ line-height: 125%; }}\n" + "\n".join(rules) + "\n</style>"

@@ -4,6 +4,7 @@ A response renders itself (``_repr_mimebundle_``) so the cell, ``display(r)`` an
 saved notebook all show the same thing: sanitized HTML, safe Markdown and plain text,
 each ending with the footer line, plus metadata that records how the answer was made.
 """
+
 from __future__ import annotations
 
 import html
@@ -101,21 +102,25 @@ class LlamaResponse:
         parts.extend(self.notes)
         line = " · ".join(parts)
         if self.truncated:
-            line += (f" · ⚠ used all {self.params['max_tokens']} max_tokens: the answer was probably cut off"
-                     " (raise -n/--max-tokens)")
+            line += (
+                f" · ⚠ used all {self.params['max_tokens']} max_tokens: the answer was probably cut off"
+                " (raise -n/--max-tokens)"
+            )
         return line
 
     def metadata(self) -> dict:
-        return {"dataoorts_magic": {
-            "model": self.model,
-            "params": dict(self.params),
-            "usage": asdict(self.usage) if self.usage else None,
-            "cost": self.cost,
-            "elapsed": round(self.elapsed, 4),
-            "prompt_sha256": self.prompt_sha256,
-            "cached": self.cached,
-            "offline": self.offline,
-        }}
+        return {
+            "dataoorts_magic": {
+                "model": self.model,
+                "params": dict(self.params),
+                "usage": asdict(self.usage) if self.usage else None,
+                "cost": self.cost,
+                "elapsed": round(self.elapsed, 4),
+                "prompt_sha256": self.prompt_sha256,
+                "cached": self.cached,
+                "offline": self.offline,
+            }
+        }
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         from .answer_parts import first_code_block

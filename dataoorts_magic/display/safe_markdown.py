@@ -8,6 +8,7 @@ section 7). Every ``<``, ``>`` and ``&`` outside code is escaped; fenced code is
 ``vbscript:`` and ``data:`` URLs are broken with an invisible U+2060 so no link or image can
 use them. Pure string work: no Markdown library is imported.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,7 @@ _AUTOLINK = re.compile(r"<((?i:https?|mailto):[^\s<>\x00-\x1f]*|[\w.!#$%&'*+/=?^
 def _dedent(line: str, k: int) -> str:
     """``line`` without its first ``k`` columns of indentation (tabs counted to stops of 4)."""
     rest = line.lstrip(" \t")
-    return (" " * width(line[:len(line) - len(rest)]) + rest)[k:]
+    return (" " * width(line[: len(line) - len(rest)]) + rest)[k:]
 
 
 def _encode(text: str) -> str:
@@ -68,11 +69,11 @@ def _inline(s: str) -> str:
         out.append(s[i:j])
         c = s[j]
         if c == "\\":  # a backslash escape: keep it, except before < > & (then the entity shows the char)
-            nxt = s[j + 1:j + 2]
+            nxt = s[j + 1 : j + 2]
             if nxt in _HTML_ESC:
                 out.append(_amp(s, j + 2) if nxt == "&" else _HTML_ESC[nxt])
             else:
-                out.append(s[j:j + 2] if nxt in _PUNCT else "\\")
+                out.append(s[j : j + 2] if nxt in _PUNCT else "\\")
             i = j + (2 if nxt in _PUNCT else 1)
         elif c == "`":
             run = _TICKS.match(s, j)[0]
@@ -81,7 +82,7 @@ def _inline(s: str) -> str:
                 out.append(run)
                 i = j + len(run)
             else:
-                out.append(_code_span(run, s[j + len(run):close.start()]))
+                out.append(_code_span(run, s[j + len(run) : close.start()]))
                 i = close.end()
         elif c == "<" and (link := _AUTOLINK.match(s, j)):
             out.append(_autolink(link))
@@ -101,7 +102,7 @@ def _text_lines(lines: list[str]) -> list[str]:
         m = FENCE.match(line)
         if opens(m):  # a fence we could not place for sure: make it no fence in any renderer
             p = len(m["prefix"])
-            out.append(m["prefix"] + ("&#96;" if line[p] == "`" else "&#126;") + _inline(line[p + 1:]))
+            out.append(m["prefix"] + ("&#96;" if line[p] == "`" else "&#126;") + _inline(line[p + 1 :]))
         else:
             p = CONTAINER_PREFIX.match(line).end()
             out.append(line[:p] + _inline(line[p:]))
@@ -118,7 +119,7 @@ def _fence_block(k: int, info: str, body: list[str]) -> list[str]:
     lines = []
     for line in body:
         stripped = line.lstrip(" \t")
-        lines.append(pad + stripped if stripped and width(line[:len(line) - len(stripped)]) < k else line)
+        lines.append(pad + stripped if stripped and width(line[: len(line) - len(stripped)]) < k else line)
     if k and ("<" in code or defang(code) != code):
         language = lang(info)
         rows = [pad + _encode(_dedent(line, k)) if line.strip() else "" for line in lines] or [pad]
@@ -147,7 +148,7 @@ def to_safe_markdown(text: str) -> str:
             pending, k, j = [], len(prefix), i + 1
             while j < len(lines) and not closes(lines[j], m["fence"], k + 3):
                 j += 1
-            out += _fence_block(k, m["info"], lines[i + 1:j])
+            out += _fence_block(k, m["info"], lines[i + 1 : j])
             i, prev_blank = j + 1, False
             continue
         pending.append(lines[i])

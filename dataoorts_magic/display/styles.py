@@ -5,6 +5,7 @@ error line, a table's note) takes its style from here, so a change of colour lan
 at once. Inline styles, not classes: a front end may strip ``<style>`` from an untrusted
 notebook, and these lines must stay readable then.
 """
+
 from __future__ import annotations
 
 import html

@@ -3,6 +3,7 @@
 Used by ``%llama_config``, ``%llama_models``, ``%llama_usage`` and ``%llama_history``'s list.
 Every cell is escaped, so nothing in a value (a model name, a system prompt) can become markup.
 """
+
 from __future__ import annotations
 
 import html
@@ -21,12 +22,13 @@ class Table:
         self.note = note
 
     def __repr__(self) -> str:
-        widths = [max(len(h), *(len(r[i]) for r in self.rows)) if self.rows else len(h)
-                  for i, h in enumerate(self.headers)]
+        widths = [
+            max(len(h), *(len(r[i]) for r in self.rows)) if self.rows else len(h) for i, h in enumerate(self.headers)
+        ]
         lines = [self.title] if self.title else []
-        lines.append("  ".join(h.ljust(w) for h, w in zip(self.headers, widths)).rstrip())
+        lines.append("  ".join(h.ljust(w) for h, w in zip(self.headers, widths, strict=True)).rstrip())
         lines.append("  ".join("-" * w for w in widths))
-        lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in self.rows]
+        lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in self.rows]
         if self.note:
             lines.append(self.note)
         return "\n".join(lines)
@@ -49,8 +51,11 @@ def conversation_table(conversations) -> Table:
         conv = conversations.get(name)
         tokens = sum((t["usage"] or {}).get("total_tokens", 0) for t in conv.turns)
         rows.append([name, len(conv.turns), f"{tokens:,}", format_cost(conv.cost)])
-    note = ("%llama_history NAME shows one; --clear forgets it; --export PATH.md|.json saves it."
-            if rows else "No conversations yet: continue one with %%llama -c [NAME].")
+    note = (
+        "%llama_history NAME shows one; --clear forgets it; --export PATH.md|.json saves it."
+        if rows
+        else "No conversations yet: continue one with %%llama -c [NAME]."
+    )
     return Table(["conversation", "turns", "tokens", "cost"], rows, title="Conversations", note=note)
 
 
@@ -66,8 +71,9 @@ def _usage_rows(scope: str, tallies: dict) -> list[list]:
         rows.append([scope, model, *(f"{t[k]:,}" for k in keys), cost])
     if len(tallies) > 1:
         total = {k: sum(t[k] for t in tallies.values()) for k in keys}
-        rows.append([scope, "total", *(f"{total[k]:,}" for k in keys),
-                     format_cost(sum(t["cost"] for t in tallies.values()))])
+        rows.append(
+            [scope, "total", *(f"{total[k]:,}" for k in keys), format_cost(sum(t["cost"] for t in tallies.values()))]
+        )
     if not tallies:
         rows.append([scope, "(none)", *("0" for _ in keys), format_cost(0)])
     return rows

@@ -4,6 +4,7 @@ Pure functions and display objects: nothing here sends, logs or touches the shel
 transcript renders the model's text through ``render`` (sanitized HTML) and ``safe_markdown``
 (safe Markdown), so a conversation shown again is as safe as the cells that made it.
 """
+
 from __future__ import annotations
 
 import html
@@ -21,10 +22,11 @@ EXPORT_SUFFIXES = (".md", ".json")
 def turn_footer(turn: dict) -> str:
     """One line about a turn: model, tokens, cost, and whether it was cached or trimmed."""
     usage = turn["usage"]
-    parts = [turn["model"],
-             "usage not reported" if usage is None
-             else f"{usage['prompt_tokens']} → {usage['completion_tokens']} tokens",
-             format_cost(turn["cost"])]
+    parts = [
+        turn["model"],
+        "usage not reported" if usage is None else f"{usage['prompt_tokens']} → {usage['completion_tokens']} tokens",
+        format_cost(turn["cost"]),
+    ]
     if turn.get("cached"):
         parts.append("cached")
     if turn.get("offline"):
@@ -51,8 +53,15 @@ class Transcript:
         if conv.system:
             lines.append(f"System: {conv.system}")
         for i, turn in enumerate(conv.turns, 1):
-            lines += ["", f"[{i}] You:", turn["user"], "", f"[{i}] Llama:", turn["assistant"],
-                      f"-- {turn_footer(turn)}"]
+            lines += [
+                "",
+                f"[{i}] You:",
+                turn["user"],
+                "",
+                f"[{i}] Llama:",
+                turn["assistant"],
+                f"-- {turn_footer(turn)}",
+            ]
         return "\n".join(lines)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -65,10 +74,11 @@ class Transcript:
         for i, turn in enumerate(conv.turns, 1):
             parts.append(
                 f'<div class="dataoorts-turn" style="margin-top:.8em">'
-                f'<div><strong>[{i}] You</strong></div>'
+                f"<div><strong>[{i}] You</strong></div>"
                 f'<pre style="white-space:pre-wrap">{escape_text(turn["user"])}</pre>'
-                f'<div><strong>[{i}] Llama</strong></div>{to_html(turn["assistant"])}'
-                f"{footer_html(turn_footer(turn))}</div>")
+                f"<div><strong>[{i}] Llama</strong></div>{to_html(turn['assistant'])}"
+                f"{footer_html(turn_footer(turn))}</div>"
+            )
         return {"text/html": "".join(parts), "text/markdown": to_markdown(conv), "text/plain": repr(self)}, {}
 
 
@@ -81,9 +91,18 @@ def to_markdown(conv) -> str:
     if conv.system:
         lines += [f"**System:** {to_safe_markdown(conv.system)}", ""]
     for i, turn in enumerate(conv.turns, 1):
-        lines += [f"## [{i}] You", "", to_safe_markdown(turn["user"]), "",
-                  f"## [{i}] Llama", "", to_safe_markdown(turn["assistant"]), "",
-                  f"*{markdown_literal(turn_footer(turn))}*", ""]
+        lines += [
+            f"## [{i}] You",
+            "",
+            to_safe_markdown(turn["user"]),
+            "",
+            f"## [{i}] Llama",
+            "",
+            to_safe_markdown(turn["assistant"]),
+            "",
+            f"*{markdown_literal(turn_footer(turn))}*",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -94,8 +113,13 @@ def _iso(seconds: float) -> str:
 def to_json(conv) -> dict:
     """The conversation as data: the messages a next turn would send, then every turn in full."""
     turns = [{**turn, "time": _iso(turn["time"])} for turn in conv.turns]
-    return {"conversation": conv.name, "system": conv.system, "messages": conv.messages(),
-            "turns": turns, "cost": conv.cost}
+    return {
+        "conversation": conv.name,
+        "system": conv.system,
+        "messages": conv.messages(),
+        "turns": turns,
+        "cost": conv.cost,
+    }
 
 
 def export(conv, path) -> Path:
@@ -103,12 +127,15 @@ def export(conv, path) -> Path:
     path = Path(path).expanduser()
     suffix = path.suffix.lower()
     if suffix not in EXPORT_SUFFIXES:
-        raise ValidationError(f"Cannot export to {path.name!r}: end the path with .md (a readable transcript) "
-                              "or .json (messages, parameters and usage).")
+        raise ValidationError(
+            f"Cannot export to {path.name!r}: end the path with .md (a readable transcript) "
+            "or .json (messages, parameters and usage)."
+        )
     text = to_markdown(conv) if suffix == ".md" else json.dumps(to_json(conv), indent=2, ensure_ascii=False)
     try:
         path.write_text(text + "\n", encoding="utf-8")
     except OSError as exc:
-        raise ValidationError(f"Could not write {path} ({exc.strerror or exc}): check the folder exists "
-                              "and is writable.") from None
+        raise ValidationError(
+            f"Could not write {path} ({exc.strerror or exc}): check the folder exists and is writable."
+        ) from None
     return path

@@ -3,6 +3,7 @@
 IPython prints a ``UsageError`` as one line with no traceback (it checks the type exactly,
 so a subclass would print a traceback), and the cell still fails, so "Run All" stops.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager

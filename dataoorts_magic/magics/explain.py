@@ -7,8 +7,10 @@ are displayed never changes, and it works in a terminal IPython and in ipykernel
 through ``sys.last_value``, the cell's source then coming from ``linecache``, where IPython
 keeps every cell.
 """
+
 from __future__ import annotations
 
+import contextlib
 import linecache
 import os
 import sys
@@ -17,9 +19,11 @@ from dataclasses import dataclass
 
 from ..errors import redact
 
-SYSTEM = ("You are a patient Python teacher helping a learner in a Jupyter notebook. Explain the error "
-          "in two or three plain sentences: what went wrong and why. Then show the smallest fix as a "
-          "corrected code block. Do not repeat the traceback.")
+SYSTEM = (
+    "You are a patient Python teacher helping a learner in a Jupyter notebook. Explain the error "
+    "in two or three plain sentences: what went wrong and why. Then show the smallest fix as a "
+    "corrected code block. Do not repeat the traceback."
+)
 MAX_SOURCE_CHARS = 4000
 MAX_TRACEBACK_CHARS = 4000
 
@@ -83,15 +87,13 @@ class ErrorRecorder:
     def __init__(self):
         self.last: LastError | None = None
 
-    def register(self, shell) -> "ErrorRecorder":
+    def register(self, shell) -> ErrorRecorder:
         shell.events.register("post_run_cell", self.post_run_cell)
         return self
 
     def unregister(self, shell) -> None:
-        try:
+        with contextlib.suppress(ValueError):  # not registered (a second unload)
             shell.events.unregister("post_run_cell", self.post_run_cell)
-        except ValueError:
-            pass
 
     def post_run_cell(self, result) -> None:
         exc = result.error_before_exec or result.error_in_exec
@@ -107,8 +109,10 @@ def build_prompt(err: LastError, secret: str | None = None) -> str:
     """The user message: the failing cell, the error and its traceback (the key redacted)."""
     source = _clip(err.source.strip(), MAX_SOURCE_CHARS) if err.source else "(the cell's source is not available)"
     fence = "````" if "```" in source else "```"
-    text = (f"This notebook cell failed:\n\n{fence}python\n{source}\n{fence}\n\n"
-            f"The error was {err.type_name}: {err.message}\n\n"
-            f"Traceback:\n\n```text\n{_clip(err.traceback, MAX_TRACEBACK_CHARS)}\n```\n\n"
-            "Explain to a learner what went wrong, and how to fix it.")
+    text = (
+        f"This notebook cell failed:\n\n{fence}python\n{source}\n{fence}\n\n"
+        f"The error was {err.type_name}: {err.message}\n\n"
+        f"Traceback:\n\n```text\n{_clip(err.traceback, MAX_TRACEBACK_CHARS)}\n```\n\n"
+        "Explain to a learner what went wrong, and how to fix it."
+    )
     return redact(text, secret) if secret else text

@@ -3,6 +3,7 @@
 Called from the package's ``load_ipython_extension`` (imported there inside the function, so
 ``import dataoorts_magic`` alone stays cheap).
 """
+
 from __future__ import annotations
 
 from . import question_mark

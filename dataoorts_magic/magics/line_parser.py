@@ -5,6 +5,7 @@ but a prompt is free text (``%llama What's -5 squared?``). So options are read f
 the front of the line, shell-quoted, until the first word that is not an option; the
 rest of the line is the prompt, untouched. ``--`` ends the options explicitly.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,13 +54,15 @@ def split_line(line: str, parser: argparse.ArgumentParser, cell_mode: bool) -> t
     while i < len(words):
         word = words[i].group()
         if word == "--":
-            return argv, line[words[i].end():].strip()
+            return argv, line[words[i].end() :].strip()
         name = _known(word, kinds)
         if name is None:
             if cell_mode:
-                raise UsageError(f"Unexpected {word!r} on the %%llama line: put the prompt in the cell body "
-                                 "(see %%llama? for the options).")
-            return argv, line[words[i].start():].strip()
+                raise UsageError(
+                    f"Unexpected {word!r} on the %%llama line: put the prompt in the cell body "
+                    "(see %%llama? for the options)."
+                )
+            return argv, line[words[i].start() :].strip()
         argv.append(_unquote(word))
         attached = word != name
         takes_value = kinds[name] not in (0, "?")

@@ -4,6 +4,7 @@ The magics around it (key, settings, models, history, usage, explain, panel) liv
 ``tools``; ``extension`` registers both. Every failure the package raises is turned into
 one ``UsageError`` line at the boundary (``boundary.one_line_errors``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,21 +14,22 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from . import line_parser
-from .boundary import one_line_errors
+from ..params import PARAMS
 from ..pipeline.interpolate import interpolate
 from ..pipeline.prompt import cell_prompt
-from ..params import PARAMS
 from ..pipeline.session import LlamaSession
 from ..pipeline.settings import FORMATS, LlamaSettings
+from . import line_parser
+from .boundary import one_line_errors
 
 
 def _param_arguments(func):
     """One ``--flag`` per row of the parameter table (values are validated later, with the model's ranges)."""
     for p in reversed(PARAMS.values()):
         kind = "N" if p.type is int else "F"
-        func = argument(*p.flags, dest=p.name, metavar=kind, default=None,
-                        help=f"{p.help} ({p.min:g}..{p.max:g})")(func)
+        func = argument(*p.flags, dest=p.name, metavar=kind, default=None, help=f"{p.help} ({p.min:g}..{p.max:g})")(
+            func
+        )
     return func
 
 
@@ -45,26 +47,59 @@ class LlamaMagics(Magics, LlamaSettings):
     @argument("-m", "--model", default=None, help="model name (see %%llama_models)")
     @_param_arguments
     @argument("-o", "--out", default=None, metavar="VAR", help="store the result in the variable VAR")
-    @argument("-f", "--format", default=None, choices=FORMATS,
-              help="markdown (default), text (verbatim), code (first code block; --out gets its source), "
-                   "json (the answer parsed; --out gets the object)")
+    @argument(
+        "-f",
+        "--format",
+        default=None,
+        choices=FORMATS,
+        help="markdown (default), text (verbatim), code (first code block; --out gets its source), "
+        "json (the answer parsed; --out gets the object)",
+    )
     @argument("-q", "--quiet", action="store_true", help="show nothing (use with --out)")
     @argument("--raw", action="store_true", help="send the text as typed: no {name} interpolation")
-    @argument("-c", "--chat", nargs="?", const="default", default=None, metavar="NAME",
-              help="continue conversation NAME (default 'default'): its system prompt and earlier turns are "
-                   "sent, oldest dropped to fit the context window; %%llama_history shows it")
-    @argument("--no-cache", action="store_true",
-              help="skip the response cache for this cell (with cache=on or replay): always ask the endpoint")
-    @argument("--over", default=None, metavar="VAR",
-              help="batch: one request per item of VAR (a list or other iterable, a pandas Series, or a "
-                   "DataFrame's rows); the prompt uses {item} (or a row's {column}); -o gets a BatchResult")
-    @argument("-j", "--concurrency", type=int, default=None, metavar="N",
-              help="requests in flight for --over and --compare (1..64; default: the concurrency setting, 4)")
-    @argument("--compare", default=None, metavar="PARAM=V1,V2,...",
-              help="the prompt once per value of PARAM (model or any parameter, e.g. temperature=0,0.7,1.5), "
-                   "answers side by side; -o gets the list")
-    @argument("--stream", action="store_true", default=None,
-              help="show the answer as it arrives (also the stream setting); a whole answer is shown as usual")
+    @argument(
+        "-c",
+        "--chat",
+        nargs="?",
+        const="default",
+        default=None,
+        metavar="NAME",
+        help="continue conversation NAME (default 'default'): its system prompt and earlier turns are "
+        "sent, oldest dropped to fit the context window; %%llama_history shows it",
+    )
+    @argument(
+        "--no-cache",
+        action="store_true",
+        help="skip the response cache for this cell (with cache=on or replay): always ask the endpoint",
+    )
+    @argument(
+        "--over",
+        default=None,
+        metavar="VAR",
+        help="batch: one request per item of VAR (a list or other iterable, a pandas Series, or a "
+        "DataFrame's rows); the prompt uses {item} (or a row's {column}); -o gets a BatchResult",
+    )
+    @argument(
+        "-j",
+        "--concurrency",
+        type=int,
+        default=None,
+        metavar="N",
+        help="requests in flight for --over and --compare (1..64; default: the concurrency setting, 4)",
+    )
+    @argument(
+        "--compare",
+        default=None,
+        metavar="PARAM=V1,V2,...",
+        help="the prompt once per value of PARAM (model or any parameter, e.g. temperature=0,0.7,1.5), "
+        "answers side by side; -o gets the list",
+    )
+    @argument(
+        "--stream",
+        action="store_true",
+        default=None,
+        help="show the answer as it arrives (also the stream setting); a whole answer is shown as usual",
+    )
     @line_cell_magic
     def llama(self, line, cell=None):
         """Ask the Llama model; the cell body (or the rest of the line) is the user message.
@@ -164,8 +199,10 @@ class LlamaMagics(Magics, LlamaSettings):
                 self.shell.user_ns[opts.out] = response
             show(response)
             kept = f" {opts.out} holds the answer." if opts.out else ""
-            raise UsageError(f"The answer is not valid JSON ({err}); it is shown above as text.{kept} "
-                             "Ask for JSON only, or use -f text.") from None
+            raise UsageError(
+                f"The answer is not valid JSON ({err}); it is shown above as text.{kept} "
+                "Ask for JSON only, or use -f text."
+            ) from None
         if opts.out:
             self.shell.user_ns[opts.out] = value
         if not opts.quiet:

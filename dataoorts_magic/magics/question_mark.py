@@ -5,6 +5,7 @@ IPython reads any line ending in ``?`` as a help request, so ``%llama What is AI
 own) turns such a line into the ``run_line_magic`` call it was meant to be. ``%llama?``
 and ``%llama ?`` still show the help, and ``%%llama`` cells are never touched.
 """
+
 from __future__ import annotations
 
 import re

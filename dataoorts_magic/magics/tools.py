@@ -3,6 +3,7 @@
 ``LlamaToolMagics`` shares the settings and the session of ``LlamaMagics`` (its ``core``), so
 ``%llama_config`` and ``%config LlamaMagics`` change the same traits.
 """
+
 from __future__ import annotations
 
 import shlex
@@ -12,11 +13,10 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from . import explain
-from .boundary import one_line_errors
 from ..params import model_info, models
 from ..pipeline.settings import SETTING_NAMES, parse_assignment, read_key
-from ..display.tables import Table, conversation_table, usage_table
+from . import explain
+from .boundary import one_line_errors
 
 
 @magics_class
@@ -52,8 +52,10 @@ class LlamaToolMagics(Magics):
             print("API key cleared from this session.")
             return
         if line.strip():
-            raise UsageError("%llama_key takes no key on the line (it would be saved in the notebook): "
-                             "run %llama_key alone and type it at the hidden prompt.")
+            raise UsageError(
+                "%llama_key takes no key on the line (it would be saved in the notebook): "
+                "run %llama_key alone and type it at the hidden prompt."
+            )
         import getpass
 
         key = getpass.getpass("Dataoorts API key: ")
@@ -91,8 +93,10 @@ class LlamaToolMagics(Magics):
                 continue
             name, eq, text = word.partition("=")
             if not eq:
-                raise UsageError(f"Expected name=value, got {word!r}: e.g. %llama_config temperature=0.2 "
-                                 f"(settings: {', '.join(SETTING_NAMES)}).")
+                raise UsageError(
+                    f"Expected name=value, got {word!r}: e.g. %llama_config temperature=0.2 "
+                    f"(settings: {', '.join(SETTING_NAMES)})."
+                )
             with one_line_errors():
                 changes[name.strip()] = parse_assignment(name.strip(), text)
         if not changes:
@@ -106,16 +110,27 @@ class LlamaToolMagics(Magics):
         rows = []
         for name, (value, source) in self.llama_session.resolve().items():
             rows.append([name, "server default" if value is None else repr(value), source])
-        rows.append(["api key", "set" if self.llama_session.key_is_set() else "not set",
-                     "%llama_key / DATAOORTS_API_KEY"])
-        return Table(["setting", "value", "from"], rows, title="dataoorts-magic settings",
-                     note="Change with %llama_config name=value; --reset restores the defaults.")
+        rows.append(
+            ["api key", "set" if self.llama_session.key_is_set() else "not set", "%llama_key / DATAOORTS_API_KEY"]
+        )
+        from ..display.tables import Table  # html and the display layer load at first use
+
+        return Table(
+            ["setting", "value", "from"],
+            rows,
+            title="dataoorts-magic settings",
+            note="Change with %llama_config name=value; --reset restores the defaults.",
+        )
 
     @magic_arguments()
     @argument("name", nargs="?", default=None, help="the conversation (omit to list them all)")
     @argument("--clear", action="store_true", help="forget the conversation (all of them without NAME)")
-    @argument("--export", metavar="PATH", default=None,
-              help="save the conversation: PATH.md a readable transcript, PATH.json messages, params and usage")
+    @argument(
+        "--export",
+        metavar="PATH",
+        default=None,
+        help="save the conversation: PATH.md a readable transcript, PATH.json messages, params and usage",
+    )
     @line_magic
     def llama_history(self, line=""):
         """List the conversations of %%llama -c, show one as a transcript, export or clear it.
@@ -136,8 +151,9 @@ class LlamaToolMagics(Magics):
         conv = chats.find(name) if name else None
         if name and conv is None:
             known = ", ".join(chats.names()) or "none yet"
-            raise UsageError(f"No conversation named {name!r} (conversations: {known}): "
-                             "start one with %%llama -c NAME.")
+            raise UsageError(
+                f"No conversation named {name!r} (conversations: {known}): start one with %%llama -c NAME."
+            )
         if opts.export:
             with one_line_errors():
                 path = transcripts.export(conv, opts.export)
@@ -148,6 +164,8 @@ class LlamaToolMagics(Magics):
             print(f"Conversation {name!r} cleared." if name else f"Cleared {count} conversation(s).")
         if opts.export or opts.clear:
             return None
+        from ..display.tables import conversation_table
+
         return transcripts.Transcript(conv) if conv else conversation_table(chats)
 
     @line_magic
@@ -170,6 +188,8 @@ class LlamaToolMagics(Magics):
                 note = f"All time: unavailable ({err})."
         if not self.llama_session.effective()["log"]:
             note += " Logging is off (log=off), so new exchanges are not added to it."
+        from ..display.tables import usage_table
+
         return usage_table(session, all_time, note)
 
     @line_magic
@@ -196,12 +216,26 @@ class LlamaToolMagics(Magics):
     def llama_models(self, line=""):
         """List the Dataoorts text models with their prices (USD per million tokens) and context windows."""
         current = self.llama_session.effective()["model"]
-        rows = [[("▶ " if name == current else "") + name, f"{m.input_usd_per_mtok:.2f}",
-                 f"{m.output_usd_per_mtok:.2f}", f"{m.context_window:,}"]
-                for name, m in models().items()]
-        note = "" if model_info(current) else f"The current model {current} is not in the table: price and limits unknown."
-        return Table(["model", "input $/M tokens", "output $/M tokens", "context window"], rows,
-                     title="Dataoorts text models", note=note)
+        rows = [
+            [
+                ("▶ " if name == current else "") + name,
+                f"{m.input_usd_per_mtok:.2f}",
+                f"{m.output_usd_per_mtok:.2f}",
+                f"{m.context_window:,}",
+            ]
+            for name, m in models().items()
+        ]
+        note = (
+            "" if model_info(current) else f"The current model {current} is not in the table: price and limits unknown."
+        )
+        from ..display.tables import Table
+
+        return Table(
+            ["model", "input $/M tokens", "output $/M tokens", "context window"],
+            rows,
+            title="Dataoorts text models",
+            note=note,
+        )
 
     @line_magic
     def llama_panel(self, line=""):

@@ -9,9 +9,11 @@ same answer; a higher temperature draws from more phrasings; with no seed (and a
 temperature above 0) it may change per request. A last user message that mentions "json"
 gets a fenced JSON object instead, for ``-f json``. Standard library only.
 """
+
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 import re
@@ -22,11 +24,23 @@ WORD_RE = re.compile(r"\w+")
 DEFAULT_TEMPERATURE = 0.6  # the platform's default, used when the request sends none
 SERVER_MAX_TOKENS = 256  # what the platform fills in when max_tokens is absent
 
-HEADINGS = ("Offline echo", "Echo from the offline endpoint", "Your request, reflected",
-            "A dry run, offline", "Offline reply", "Nothing but an echo")
+HEADINGS = (
+    "Offline echo",
+    "Echo from the offline endpoint",
+    "Your request, reflected",
+    "A dry run, offline",
+    "Offline reply",
+    "Nothing but an echo",
+)
 ADJECTIVES = ("plain", "tidy", "careful", "quiet", "brisk", "curious", "sprightly", "whimsical")
-OPENERS = ("Here is what arrived.", "Your request came through.", "Request received.",
-           "All parameters accounted for.", "Echoing back, as promised.", "Straight back at you.")
+OPENERS = (
+    "Here is what arrived.",
+    "Your request came through.",
+    "Request received.",
+    "All parameters accounted for.",
+    "Echoing back, as promised.",
+    "Straight back at you.",
+)
 
 
 def count_tokens(text: str) -> int:
@@ -40,7 +54,7 @@ def cut_tokens(text: str, limit: int) -> str:
         return ""
     for index, match in enumerate(TOKEN_RE.finditer(text), 1):
         if index == limit:
-            return text[:match.end()]
+            return text[: match.end()]
     return text
 
 
@@ -53,7 +67,7 @@ def stream_pieces(text: str, tokens_per_piece: int = 3) -> list[str]:
     """Split ``text`` at token starts into pieces of a few tokens that join back to ``text``."""
     starts = [m.start() for m in TOKEN_RE.finditer(text)][tokens_per_piece::tokens_per_piece]
     bounds = [0, *starts, len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [text[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def last_user_text(messages: list[dict]) -> str:
@@ -125,14 +139,16 @@ def _markdown(rng, model, messages, params, prompt, temperature) -> str:
         "endpoint**, not from a language model: it echoes your request so you can check what was sent.",
         "\n".join(_bullets(model, messages, params)),
         "\n".join(_table(rng, words)),
-        "\n".join([
-            "```python",
-            f"# a {adjective} offline echo",
-            f"prompt_words = {len(words)}",
-            f"temperature = {_number(temperature)}",
-            'print(f"{prompt_words} words at temperature {temperature}")',
-            "```",
-        ]),
+        "\n".join(
+            [
+                "```python",
+                f"# a {adjective} offline echo",
+                f"prompt_words = {len(words)}",
+                f"temperature = {_number(temperature)}",
+                'print(f"{prompt_words} words at temperature {temperature}")',
+                "```",
+            ]
+        ),
         f"**You asked:** {' '.join(prompt.split()) or '(no user message)'}",
     ]
     return "\n\n".join(parts) + "\n"
@@ -148,8 +164,10 @@ def _json_answer(rng, model, params, prompt, temperature) -> str:
         "seed": params.get("seed"),
         "items": [rng.choice(words) for _ in range(3)],
     }
-    return (f"Here is a {_pick(rng, ADJECTIVES, temperature)} JSON object from the dataoorts-magic offline "
-            f"endpoint (not a model):\n\n```json\n{json.dumps(payload, indent=2)}\n```\n")
+    return (
+        f"Here is a {_pick(rng, ADJECTIVES, temperature)} JSON object from the dataoorts-magic offline "
+        f"endpoint (not a model):\n\n```json\n{json.dumps(payload, indent=2)}\n```\n"
+    )
 
 
 def answer_text(model: str, messages: list[dict], params: dict) -> str:

@@ -3,6 +3,7 @@
 The flags (``--host --port --latency --fail-rate --fail-kinds --rate-limit --api-key``) are
 checked here, so a bad value is refused before anything listens.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,28 +75,48 @@ def _fail_kinds(text: str) -> tuple[str, ...]:
 def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``serve``'s flags: --host --port --latency --fail-rate --fail-kinds --rate-limit --api-key."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=_port, default=8000,
-                        help="port to listen on; 0 picks a free one (default 8000)")
-    parser.add_argument("--latency", type=_seconds, default=0.0, metavar="S",
-                        help="seconds to wait before each answer (default 0)")
-    parser.add_argument("--fail-rate", type=_probability, default=0.0, metavar="P",
-                        help="share of requests, 0 to 1, that fail with one of --fail-kinds")
-    parser.add_argument("--fail-kinds", type=_fail_kinds, default=DEFAULT_FAIL_KINDS, metavar="K1,K2",
-                        help="the failures to inject: a mix of 429 (with Retry-After), 503, 500, "
-                             "502 (a proxy's HTML page) and drop (connection closed mid-answer); "
-                             f"default {','.join(DEFAULT_FAIL_KINDS)}")
-    parser.add_argument("--rate-limit", type=_positive_int, default=None, metavar="N",
-                        help="requests per rolling minute before answering 429 with Retry-After "
-                             "(default: no limit)")
-    parser.add_argument("--api-key", default=None,
-                        help="accept only this key (default: any non-empty Bearer token)")
+    parser.add_argument("--port", type=_port, default=8000, help="port to listen on; 0 picks a free one (default 8000)")
+    parser.add_argument(
+        "--latency", type=_seconds, default=0.0, metavar="S", help="seconds to wait before each answer (default 0)"
+    )
+    parser.add_argument(
+        "--fail-rate",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="share of requests, 0 to 1, that fail with one of --fail-kinds",
+    )
+    parser.add_argument(
+        "--fail-kinds",
+        type=_fail_kinds,
+        default=DEFAULT_FAIL_KINDS,
+        metavar="K1,K2",
+        help="the failures to inject: a mix of 429 (with Retry-After), 503, 500, "
+        "502 (a proxy's HTML page) and drop (connection closed mid-answer); "
+        f"default {','.join(DEFAULT_FAIL_KINDS)}",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="requests per rolling minute before answering 429 with Retry-After (default: no limit)",
+    )
+    parser.add_argument("--api-key", default=None, help="accept only this key (default: any non-empty Bearer token)")
     return parser
 
 
 def serve_from_args(args: argparse.Namespace) -> None:
     """``serve()`` with the flags parsed by ``add_serve_arguments``."""
-    serve(args.host, args.port, api_key=args.api_key, latency=args.latency,
-          fail_rate=args.fail_rate, fail_kinds=args.fail_kinds, rate_limit=args.rate_limit)
+    serve(
+        args.host,
+        args.port,
+        api_key=args.api_key,
+        latency=args.latency,
+        fail_rate=args.fail_rate,
+        fail_kinds=args.fail_kinds,
+        rate_limit=args.rate_limit,
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ decides the ``Reply``; ``send_reply`` writes it as JSON with a Content-Length (s
 keep-alive works) or as a chunked event stream, or cuts it short to simulate a dropped
 connection. Standard library only.
 """
+
 from __future__ import annotations
 
 import socket

@@ -5,6 +5,7 @@ Everything here is a pure function of a request's parts, so the HTTP server in
 follow the platform the Dataoorts endpoint mirrors (Cloudflare Workers AI, INTERFACE.md
 section 1). Standard library only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,19 +13,38 @@ import json
 from dataclasses import dataclass, field
 
 from .. import params as _params
-from .answers import (SERVER_MAX_TOKENS, answer_text, count_tokens, cut_tokens, prompt_tokens,
-                               stream_pieces)
+from .answers import SERVER_MAX_TOKENS, answer_text, count_tokens, cut_tokens, prompt_tokens, stream_pieces
 from .schema import json_type, validate
 
 PADDING = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 # Provider codes and messages as Cloudflare Workers AI (which the endpoint mirrors) uses them.
-STATUS_CODES = {400: 5006, 401: 10000, 403: 10000, 404: 7000, 405: 7001, 408: 3007, 411: 5006,
-                413: 3006, 429: 3040, 500: 3043, 502: 3043, 503: 3040, 504: 3007}
-CODE_MESSAGES = {5006: "Bad input", 5007: "No such model", 10000: "Authentication error",
-                 7000: "No route for that URI", 7001: "Method not allowed", 3006: "Request is too large",
-                 3007: "Request timeout", 3040: "Capacity temporarily exceeded, please try again.",
-                 3043: "Internal server error"}
+STATUS_CODES = {
+    400: 5006,
+    401: 10000,
+    403: 10000,
+    404: 7000,
+    405: 7001,
+    408: 3007,
+    411: 5006,
+    413: 3006,
+    429: 3040,
+    500: 3043,
+    502: 3043,
+    503: 3040,
+    504: 3007,
+}
+CODE_MESSAGES = {
+    5006: "Bad input",
+    5007: "No such model",
+    10000: "Authentication error",
+    7000: "No route for that URI",
+    7001: "Method not allowed",
+    3006: "Request is too large",
+    3007: "Request timeout",
+    3040: "Capacity temporarily exceeded, please try again.",
+    3043: "Internal server error",
+}
 
 
 @dataclass

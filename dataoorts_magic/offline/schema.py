@@ -10,6 +10,7 @@ with a zero fractional part, so ``3.0`` is an integer and ``1.5`` is not. Proper
 schema does not name are allowed (it does not forbid additional properties).
 Standard library only.
 """
+
 from __future__ import annotations
 
 import json
@@ -96,8 +97,7 @@ def validate(instance, schema: dict = INPUT_SCHEMA, pointer: str = "") -> str | 
             if problem:
                 return problem
     if isinstance(instance, str) and len(instance) > schema.get("maxLength", len(instance)):
-        return (f"String '{where}' is too long: {len(instance)} characters, "
-                f"more than maxLength {schema['maxLength']}")
+        return f"String '{where}' is too long: {len(instance)} characters, more than maxLength {schema['maxLength']}"
     if json_type(instance) in ("integer", "number"):
         if "minimum" in schema and instance < schema["minimum"]:
             return f"Value of '{where}' is out of range: {_show(instance)} < minimum {schema['minimum']}"

@@ -13,6 +13,7 @@ overrides.
 instance the client uses with ``DATAOORTS_OFFLINE=1``; ``cli`` runs it in the
 foreground for ``dataoorts-magic serve``. Standard library only.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -27,9 +28,8 @@ from collections import deque
 from urllib.parse import urlsplit
 
 from .answers import count_tokens
-from .httpd import MAX_BODY_BYTES, HTTPServer, HTTPServer6, Handler, read_body, send_reply
-from .protocol import (Reply, api_reply, bad_input, bearer_token, failure, fingerprint, parse_json,
-                                redacted_headers)
+from .httpd import MAX_BODY_BYTES, Handler, HTTPServer, HTTPServer6, read_body, send_reply
+from .protocol import Reply, api_reply, bad_input, bearer_token, failure, fingerprint, parse_json, redacted_headers
 
 __all__ = ["OfflineServer", "start_offline", "offline_server", "count_tokens", "fingerprint"]
 
@@ -38,16 +38,21 @@ DEFAULT_FAIL_KINDS = ("429", "503", "500", "drop")
 FAIL_KINDS = frozenset({"429", "500", "502", "503", "drop"})  # 502: a proxy's HTML error page
 RATE_WINDOW_S = 60.0
 _NOT_JSON = object()  # a body that did not parse (JSON null is a valid body)
-PROXY_PAGE = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
-              "</h1></center><hr><center>offline proxy</center></body></html>")
+PROXY_PAGE = (
+    "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+    "</h1></center><hr><center>offline proxy</center></body></html>"
+)
 
 
 def _scripted(override: dict) -> Reply | None:
     """The reply a script entry forces (a raw body, or a failure envelope), or None to answer normally."""
     if "body" in override:
         text = override["body"]
-        return Reply(override.get("status", 200), text.encode() if isinstance(text, str) else bytes(text),
-                     override.get("content_type", "text/plain; charset=utf-8"))
+        return Reply(
+            override.get("status", 200),
+            text.encode() if isinstance(text, str) else bytes(text),
+            override.get("content_type", "text/plain; charset=utf-8"),
+        )
     status = override.get("status")
     if not status:
         return None
@@ -73,9 +78,20 @@ class OfflineServer:
     written), ``count``, ``in_flight`` and ``max_in_flight``.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, api_key: str | None = None,
-                 latency: float = 0.0, fail_rate: float = 0.0, fail_kinds=None, rate_limit: int | None = None,
-                 fault_seed=None, script=None, verbose: bool = False):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        api_key: str | None = None,
+        latency: float = 0.0,
+        fail_rate: float = 0.0,
+        fail_kinds=None,
+        rate_limit: int | None = None,
+        fault_seed=None,
+        script=None,
+        verbose: bool = False,
+    ):
         if not (isinstance(latency, (int, float)) and 0 <= latency < math.inf):
             raise ValueError(f"latency must be a number of seconds >= 0, not {latency!r}")
         if not (isinstance(fail_rate, (int, float)) and 0 <= fail_rate <= 1):
@@ -111,12 +127,16 @@ class OfflineServer:
             self.port = self._httpd.server_address[1]
         return self._httpd
 
-    def start(self) -> "OfflineServer":
+    def start(self) -> OfflineServer:
         """Start serving in a daemon thread (a no-op when already started); returns self."""
         if self._thread is None:
             httpd = self._bind()
-            self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"dataoorts-offline-{self.port}", daemon=True)
+            self._thread = threading.Thread(
+                target=httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"dataoorts-offline-{self.port}",
+                daemon=True,
+            )
             self._thread.start()
         return self
 
@@ -129,7 +149,7 @@ class OfflineServer:
                 thread.join()
             httpd.server_close()
 
-    def __enter__(self) -> "OfflineServer":
+    def __enter__(self) -> OfflineServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -162,8 +182,11 @@ class OfflineServer:
             with self._lock:
                 self.in_flight -= 1
         if self.verbose:
-            print(f"{handler.command} {handler.path} -> {reply.status}"
-                  f"{' (dropped)' if reply.drop else ''} in {time.monotonic() - started:.3f} s", flush=True)
+            print(
+                f"{handler.command} {handler.path} -> {reply.status}"
+                f"{' (dropped)' if reply.drop else ''} in {time.monotonic() - started:.3f} s",
+                flush=True,
+            )
 
     def _reply(self, handler, override: dict, record: dict) -> Reply:
         try:
@@ -209,8 +232,9 @@ class OfflineServer:
 
     def _authorized_reply(self, handler, body) -> Reply:
         token = bearer_token(handler.headers.get("Authorization"))
-        if token is None or (self.api_key is not None
-                             and not hmac.compare_digest(token.encode(), self.api_key.encode())):
+        if token is None or (
+            self.api_key is not None and not hmac.compare_digest(token.encode(), self.api_key.encode())
+        ):
             return failure(401, 10000, "Authentication error")
         if body is _NOT_JSON:
             return bad_input("The request body is not valid JSON")

@@ -5,6 +5,7 @@ tokens, USD). The budget check reserves a request's worst case (estimated prompt
 plus ``max_tokens`` at the model's prices) until its answer arrives, so requests in flight
 at once (``--over``, ``--compare``, the panel) cannot together pass the cap.
 """
+
 from __future__ import annotations
 
 import threading
@@ -52,18 +53,28 @@ class Spending:
             if worst is None:
                 raise BudgetExceededError(
                     f"The price of {model} is unknown, so the budget of {usd(budget)} cannot be checked",
-                    fix="Pick a model from %llama_models, or remove the cap with %llama_config budget=none.")
+                    fix="Pick a model from %llama_models, or remove the cap with %llama_config budget=none.",
+                )
             if spent + self._reserved + worst > budget:
                 pending = f" ({usd(self._reserved)} more in flight)" if self._reserved else ""
                 raise BudgetExceededError(
                     f"Budget reached: this request could cost up to {usd(worst)} ({prompt_estimate} prompt tokens "
                     f"estimated + {max_tokens} max_tokens), and this session has spent {usd(spent)}{pending} "
-                    f"of its {usd(budget)} budget; nothing was sent")
+                    f"of its {usd(budget)} budget; nothing was sent"
+                )
             self._reserved += worst
         return worst
 
-    def settle(self, reserved: float, model: str, usage=None, cost: float | None = None, *,
-               cached: bool = False, error: bool = False) -> None:
+    def settle(
+        self,
+        reserved: float,
+        model: str,
+        usage=None,
+        cost: float | None = None,
+        *,
+        cached: bool = False,
+        error: bool = False,
+    ) -> None:
         """Release a reservation and count the outcome of one request."""
         with self._lock:
             self._reserved = max(0.0, self._reserved - reserved)

@@ -7,6 +7,7 @@ context window with ``max_tokens`` to spare. Token counts are estimated, not tok
 ``ceil(len(content) / 4) + 4`` per message (about four characters a token for English,
 plus the role and framing), which errs on the long side for prose and needs no download.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,7 +32,7 @@ def trim(messages: list[dict], window: int, max_tokens: int) -> tuple[list[dict]
     so a prompt that is too long on its own is still sent and the server says so.
     """
     head = messages[:1] if messages and messages[0]["role"] == "system" else []
-    body, last = messages[len(head):-1], messages[-1:]
+    body, last = messages[len(head) : -1], messages[-1:]
     dropped = 0
     while body and estimate_tokens(head + body + last) + max_tokens > window:
         body = body[2:] if len(body) >= 2 and body[1]["role"] == "assistant" else body[1:]
@@ -58,8 +59,9 @@ class Conversation:
             out.append({"role": "user", "content": prompt})
         return out
 
-    def prepare(self, prompt: str, system: str | None, override: bool, window: int,
-                max_tokens: int) -> tuple[list[dict], str | None, int]:
+    def prepare(
+        self, prompt: str, system: str | None, override: bool, window: int, max_tokens: int
+    ) -> tuple[list[dict], str | None, int]:
         """``(messages, system, turns dropped)`` for a new turn, trimmed to ``window``.
 
         ``system`` is used on the first turn, or later when ``override`` (a ``-s`` flag);
@@ -74,12 +76,23 @@ class Conversation:
         """Record a successful turn (and the system prompt it was sent with); returns the turn."""
         usage = response.usage
         turn = {
-            "user": user, "assistant": response.text, "model": response.model, "params": dict(response.params),
-            "usage": None if usage is None else {"prompt_tokens": usage.prompt_tokens,
-                                                 "completion_tokens": usage.completion_tokens,
-                                                 "total_tokens": usage.total_tokens},
-            "cost": response.cost, "elapsed": response.elapsed, "cached": response.cached,
-            "offline": response.offline, "dropped": dropped, "time": time.time(),
+            "user": user,
+            "assistant": response.text,
+            "model": response.model,
+            "params": dict(response.params),
+            "usage": None
+            if usage is None
+            else {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+            },
+            "cost": response.cost,
+            "elapsed": response.elapsed,
+            "cached": response.cached,
+            "offline": response.offline,
+            "dropped": dropped,
+            "time": time.time(),
         }
         self.system = system
         self.turns.append(turn)

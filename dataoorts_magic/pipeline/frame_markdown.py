@@ -3,16 +3,15 @@
 pandas is never imported here: frames are recognised by their class (``pandas_kind``), so
 code that only might meet a frame (interpolation, ``--over``) stays cheap to import.
 """
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 DEFAULT_MAX_ROWS = 10
 DEFAULT_MAX_COLS = 20
 DEFAULT_MAX_CELL = 60
 
 
-def pandas_kind(obj: object) -> Optional[str]:
+def pandas_kind(obj: object) -> str | None:
     """``"DataFrame"`` or ``"Series"`` for pandas objects (subclasses too), else None."""
     for cls in type(obj).__mro__:
         if cls.__name__ in ("DataFrame", "Series") and cls.__module__.startswith("pandas"):
@@ -51,7 +50,7 @@ def frame_to_markdown(
         n_cols = df.shape[1]
         described = ", ".join(
             f"{_cell(col, max_cell)} ({dtype})"
-            for col, dtype in zip(df.columns[:max_cols], df.dtypes.iloc[:max_cols])
+            for col, dtype in zip(df.columns[:max_cols], df.dtypes.iloc[:max_cols], strict=True)
         )
         if n_cols > max_cols:
             described += f", … {n_cols - max_cols} more"
@@ -61,9 +60,7 @@ def frame_to_markdown(
         ]
     shown = df.iloc[:max_rows, :max_cols]
     index_names = [str(n) for n in df.index.names if n is not None]
-    header = [_cell(", ".join(index_names), max_cell)] + [
-        _cell(col, max_cell) for col in shown.columns
-    ]
+    header = [_cell(", ".join(index_names), max_cell)] + [_cell(col, max_cell) for col in shown.columns]
     lines.append("")
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))

@@ -24,7 +24,7 @@ their class, in ``frame_markdown``), so importing this module stays cheap.
 from __future__ import annotations
 
 import re
-from typing import Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
 
 from .frame_markdown import frame_to_markdown, pandas_kind
 
@@ -67,7 +67,7 @@ def unresolved_fields(text: str, namespace: Mapping[str, object]) -> list[str]:
     """
     missing: list[str] = []
 
-    def resolve(field: str) -> Optional[str]:
+    def resolve(field: str) -> str | None:
         rendered = _render_field(field, namespace)
         if rendered is None and field not in missing:
             missing.append(field)
@@ -93,7 +93,7 @@ def fields(text: str) -> list[str]:
     return found
 
 
-def _scan(text: str, resolve: Callable[[str], Optional[str]]) -> str:
+def _scan(text: str, resolve: Callable[[str], str | None]) -> str:
     """Walk the braces of ``text``; ``resolve(field)`` returns the replacement or None."""
     # str.find jumps between braces at memchr speed; a regex search over the whole prompt
     # costs several times more (this runs on every cell).
@@ -145,7 +145,7 @@ def _scan(text: str, resolve: Callable[[str], Optional[str]]) -> str:
     return "".join(out)
 
 
-def _render_field(field: str, namespace: Mapping[str, object]) -> Optional[str]:
+def _render_field(field: str, namespace: Mapping[str, object]) -> str | None:
     """``field``'s value as prompt text, or None when anything about it fails."""
     try:
         value = _resolve(field, namespace)

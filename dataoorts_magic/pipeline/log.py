@@ -1,15 +1,16 @@
-"""The SQLite log of every exchange, and the response cache read from it.
+"""The SQLite log of every exchange (the response cache, ``cache``, reads it).
 
-One row per exchange (``exchanges``): time, session, conversation, model, the request's
-messages and params (JSON), the cache key, the answer, usage, cost, elapsed, status
-(``ok``/``error``) and error, and the ``cached`` and ``offline`` flags. The file is
-``$DATAOORTS_MAGIC_HOME/log.sqlite3`` (default: the user data directory). It is in WAL
-mode with a busy timeout, so several kernels can write at once; every thread has its own
-connection; ``PRAGMA user_version`` is the schema version and :data:`MIGRATIONS` moves an
-older file forward. The API key is never passed here, and every text is redacted of it
-anyway before it is written. Failures surface as :class:`LogError` so the caller can warn
-once and still show the answer. Standard library only (plus platformdirs for the default).
+One row per exchange (``exchanges``): time, session, conversation, model, the request's messages
+and params (JSON), the cache key, the answer, usage, cost, elapsed, status (``ok``/``error``)
+and error, and the ``cached`` and ``offline`` flags. The file is
+``$DATAOORTS_MAGIC_HOME/log.sqlite3`` (default: the user data directory). It is in WAL mode with
+a busy timeout, so several kernels can write at once; every thread has its own connection; the
+table, its indexes and its migrations are in :mod:`.log_schema`. The API key is never passed
+here, and every text is redacted of it anyway before it is written. Failures surface as
+:class:`LogError` so the caller can warn once and still show the answer. Standard library only
+(plus platformdirs for the default).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,69 +23,11 @@ from pathlib import Path
 
 from ..display.provenance import canonical_sha256
 from ..errors import LogError, redact
+from .log_schema import INSERT, migrate
 
 LOG_NAME = "log.sqlite3"
 HOME_ENV = "DATAOORTS_MAGIC_HOME"
 BUSY_TIMEOUT_S = 10.0
-SCHEMA_VERSION = 1
-
-# MIGRATIONS[n] brings a file from version n - 1 to n; a new version appends one entry.
-MIGRATIONS = {
-    1: (
-        """CREATE TABLE IF NOT EXISTS exchanges (
-            id INTEGER PRIMARY KEY,
-            time REAL NOT NULL,
-            session TEXT,
-            conversation TEXT,
-            model TEXT NOT NULL,
-            messages TEXT NOT NULL,
-            params TEXT NOT NULL,
-            cache_key TEXT NOT NULL,
-            answer TEXT,
-            prompt_tokens INTEGER,
-            completion_tokens INTEGER,
-            total_tokens INTEGER,
-            cost REAL,
-            elapsed REAL,
-            status TEXT NOT NULL,
-            error TEXT,
-            cached INTEGER NOT NULL DEFAULT 0,
-            offline INTEGER NOT NULL DEFAULT 0)""",
-        "CREATE INDEX IF NOT EXISTS exchanges_cache_key ON exchanges (cache_key, status)",
-        "CREATE INDEX IF NOT EXISTS exchanges_time ON exchanges (time)",
-        # Running totals kept by triggers in the writer's own transaction, so %llama_usage reads
-        # a few rows however long the log grows (UPSERT in a trigger: SQLite >= 3.24).
-        """CREATE TABLE IF NOT EXISTS usage_totals (
-            model TEXT NOT NULL,
-            status TEXT NOT NULL,
-            cached INTEGER NOT NULL,
-            requests INTEGER NOT NULL,
-            prompt_tokens INTEGER NOT NULL,
-            completion_tokens INTEGER NOT NULL,
-            cost REAL NOT NULL,
-            unknown_cost INTEGER NOT NULL,
-            PRIMARY KEY (model, status, cached)) WITHOUT ROWID""",
-        """CREATE TRIGGER IF NOT EXISTS exchanges_count AFTER INSERT ON exchanges BEGIN
-            INSERT INTO usage_totals VALUES (NEW.model, NEW.status, NEW.cached, 1, IFNULL(NEW.prompt_tokens, 0),
-                IFNULL(NEW.completion_tokens, 0), IFNULL(NEW.cost, 0), NEW.cost IS NULL)
-            ON CONFLICT (model, status, cached) DO UPDATE SET requests = requests + 1,
-                prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-                completion_tokens = completion_tokens + excluded.completion_tokens,
-                cost = cost + excluded.cost, unknown_cost = unknown_cost + excluded.unknown_cost;
-        END""",
-        """CREATE TRIGGER IF NOT EXISTS exchanges_uncount AFTER DELETE ON exchanges BEGIN
-            UPDATE usage_totals SET requests = requests - 1,
-                prompt_tokens = prompt_tokens - IFNULL(OLD.prompt_tokens, 0),
-                completion_tokens = completion_tokens - IFNULL(OLD.completion_tokens, 0),
-                cost = cost - IFNULL(OLD.cost, 0), unknown_cost = unknown_cost - (OLD.cost IS NULL)
-            WHERE model = OLD.model AND status = OLD.status AND cached = OLD.cached;
-        END""",
-    ),
-}
-COLUMNS = ("time", "session", "conversation", "model", "messages", "params", "cache_key", "answer",
-           "prompt_tokens", "completion_tokens", "total_tokens", "cost", "elapsed", "status", "error",
-           "cached", "offline")
-_INSERT = f"INSERT INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
 def log_path(environ=os.environ) -> Path:
@@ -175,42 +118,80 @@ class ExchangeLog:
             conn.close()
 
     # --- writing --------------------------------------------------------------------------------
-    def record(self, *, model: str, messages: list, params: dict, answer: str | None = None, usage=None,
-               cost: float | None = None, elapsed: float | None = None, error: str | None = None,
-               cached: bool = False, offline: bool = False, conversation: str | None = None,
-               session: str | None = None, secret: str | None = None, when: float | None = None) -> int:
+    def record(
+        self,
+        *,
+        model: str,
+        messages: list,
+        params: dict,
+        answer: str | None = None,
+        usage=None,
+        cost: float | None = None,
+        elapsed: float | None = None,
+        error: str | None = None,
+        cached: bool = False,
+        offline: bool = False,
+        conversation: str | None = None,
+        session: str | None = None,
+        secret: str | None = None,
+        when: float | None = None,
+    ) -> int:
         """Append one exchange (an answer, or ``error`` for a failure); returns its row id.
 
         ``secret`` (the key) is only used to redact every text before it is written.
         """
+
         def clean(text):
             return redact(text, secret) if secret and text else text
 
         row = (
-            time.time() if when is None else when, session, clean(conversation), model,
-            clean(json.dumps(messages, ensure_ascii=False)), clean(json.dumps(params, sort_keys=True)),
-            cache_key(model, messages, params), clean(answer),
-            usage.prompt_tokens if usage else None, usage.completion_tokens if usage else None,
-            usage.total_tokens if usage else None, cost, elapsed,
-            "error" if error else "ok", clean(error), int(bool(cached)), int(bool(offline)),
+            time.time() if when is None else when,
+            session,
+            clean(conversation),
+            model,
+            clean(json.dumps(messages, ensure_ascii=False)),
+            clean(json.dumps(params, sort_keys=True)),
+            cache_key(model, messages, params),
+            clean(answer),
+            usage.prompt_tokens if usage else None,
+            usage.completion_tokens if usage else None,
+            usage.total_tokens if usage else None,
+            cost,
+            elapsed,
+            "error" if error else "ok",
+            clean(error),
+            int(bool(cached)),
+            int(bool(offline)),
         )
         conn = self._connect()
         try:
-            return conn.execute(_INSERT, row).lastrowid
+            return conn.execute(INSERT, row).lastrowid
         except sqlite3.Error as exc:
             raise self._error(exc) from None
 
     # --- reading --------------------------------------------------------------------------------
     def lookup(self, key: str) -> dict | None:
         """The latest successful exchange with this cache key, or None."""
-        rows = self._run("SELECT id, model, answer, prompt_tokens, completion_tokens, total_tokens, cost, "
-                         "elapsed, offline FROM exchanges WHERE cache_key = ? AND status = 'ok' "
-                         "ORDER BY id DESC LIMIT 1", (key,))
+        rows = self._run(
+            "SELECT id, model, answer, prompt_tokens, completion_tokens, total_tokens, cost, "
+            "elapsed, offline FROM exchanges WHERE cache_key = ? AND status = 'ok' "
+            "ORDER BY id DESC LIMIT 1",
+            (key,),
+        )
         if not rows:
             return None
-        names = ("id", "model", "answer", "prompt_tokens", "completion_tokens", "total_tokens", "cost",
-                 "elapsed", "offline")
-        return dict(zip(names, rows[0]))
+        names = (
+            "id",
+            "model",
+            "answer",
+            "prompt_tokens",
+            "completion_tokens",
+            "total_tokens",
+            "cost",
+            "elapsed",
+            "offline",
+        )
+        return dict(zip(names, rows[0], strict=True))
 
     def usage(self) -> dict[str, dict]:
         """All-time totals per model: requests, cached, errors, prompt/completion tokens, cost.
@@ -220,10 +201,21 @@ class ExchangeLog:
         """
         out: dict[str, dict] = {}
         for model, status, cached, n, prompt, completion, cost, unknown in self._run(
-                "SELECT model, status, cached, requests, prompt_tokens, completion_tokens, cost, unknown_cost "
-                "FROM usage_totals WHERE requests > 0"):
-            t = out.setdefault(model, {"requests": 0, "cached": 0, "errors": 0, "prompt_tokens": 0,
-                                       "completion_tokens": 0, "cost": 0.0, "unknown_cost": 0})
+            "SELECT model, status, cached, requests, prompt_tokens, completion_tokens, cost, unknown_cost "
+            "FROM usage_totals WHERE requests > 0"
+        ):
+            t = out.setdefault(
+                model,
+                {
+                    "requests": 0,
+                    "cached": 0,
+                    "errors": 0,
+                    "prompt_tokens": 0,
+                    "completion_tokens": 0,
+                    "cost": 0.0,
+                    "unknown_cost": 0,
+                },
+            )
             t["requests"] += n
             if cached:
                 t["cached"] += n
@@ -242,26 +234,6 @@ class ExchangeLog:
         try:
             cursor = conn.execute("SELECT * FROM exchanges ORDER BY id")
             names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row)) for row in cursor.fetchall()]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         except sqlite3.Error as exc:
             raise self._error(exc) from None
-
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the file to :data:`SCHEMA_VERSION` in one transaction; returns the version found."""
-    conn.execute("BEGIN IMMEDIATE")  # one kernel migrates, the others wait for it (busy timeout)
-    try:
-        found = conn.execute("PRAGMA user_version").fetchone()[0]
-        if found > SCHEMA_VERSION:
-            raise LogError(f"The log was written by a newer dataoorts-magic (schema {found}, this one "
-                           f"reads {SCHEMA_VERSION})", fix="Upgrade dataoorts-magic, or set DATAOORTS_MAGIC_HOME "
-                           "to another folder.")
-        for version in range(found + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[version]:
-                conn.execute(statement)
-        if found < SCHEMA_VERSION:
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return found

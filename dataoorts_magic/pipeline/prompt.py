@@ -3,6 +3,7 @@
 One function, so ``%%llama`` and the panel send the same bytes for the same text (the panel's
 "Copy as %%llama" relies on it).
 """
+
 from __future__ import annotations
 
 

@@ -3,23 +3,23 @@
 Every front door (``%%llama``, the panel, ``--over``, ``--compare``) calls
 ``LlamaSession.ask`` and none talks to the HTTP client directly, so a fix lands once.
 """
+
 from __future__ import annotations
 
 import os
 import sys
 import threading
-import time
 from typing import TYPE_CHECKING
 
+from ..errors import LlamaError, LogError, MissingKeyError
+from ..params import PARAMS, cost, model_info, validate
 from . import settings as settings_mod
 from .budget import Spending
-from .conversations import Conversation, Conversations, estimate_tokens
-from ..errors import CacheMissError, LlamaError, LogError, ValidationError, MissingKeyError
-from ..params import PARAMS, cost, model_info, validate
+from .conversations import Conversations, estimate_tokens
 
 if TYPE_CHECKING:  # imported at first use, to keep %load_ext light
-    from .log import ExchangeLog
     from ..display.response import LlamaResponse
+    from .log import ExchangeLog
 
 _client_lock = threading.Lock()
 
@@ -91,29 +91,11 @@ class LlamaSession:
         flags = dict(flags or {})
         if flags.pop("no_cache", False):
             flags["cache"] = "off"
-        eff = self.effective(flags)
-        model = eff["model"]
-        if not prompt or not prompt.strip():
-            raise ValidationError("The prompt is empty: write it in the cell body below %%llama "
-                                  "(or after %llama on the same line).")
-        params = validate({name: eff[name] for name in PARAMS}, model)
-        messages = []
-        if eff["system"]:
-            messages.append({"role": "system", "content": eff["system"]})
-        messages.append({"role": "user", "content": prompt})
-        req = {"model": model, "messages": messages, "params": params, "settings": eff,
-               "chat": chat, "prompt": prompt, "system": eff["system"], "dropped": 0}
-        if chat is not None:
-            info = model_info(model)
-            window = info.context_window if info else PARAMS["max_tokens"].max
-            conv = self.conversations.find(chat) or Conversation(chat)  # created by its first answer
-            req["messages"], req["system"], req["dropped"] = conv.prepare(
-                prompt, eff["system"], flags.get("system") is not None, window, params["max_tokens"])
-            req["window"] = window
-        return req
+        from .request import build_request
 
-    def ask(self, prompt: str, flags: dict | None = None, *, chat: str | None = None,
-            on_text=None) -> LlamaResponse:
+        return build_request(prompt, flags, self.effective(flags), self.conversations, chat)
+
+    def ask(self, prompt: str, flags: dict | None = None, *, chat: str | None = None, on_text=None) -> LlamaResponse:
         """Send one prompt (a turn of conversation ``chat`` if given) and return the answer.
 
         Raises a ``LlamaError`` with a one-line message; a failed turn adds nothing to the conversation.
@@ -129,12 +111,21 @@ class LlamaSession:
             return self._finish(req, hit)
         url, key, offline = self._endpoint(eff)
         client = self._client_for(url)
-        held = self.spending.reserve(req["model"], estimate_tokens(req["messages"]),
-                                     req["params"]["max_tokens"], eff["budget"])
+        held = self.spending.reserve(
+            req["model"], estimate_tokens(req["messages"]), req["params"]["max_tokens"], eff["budget"]
+        )
         try:
-            reply = client.chat(req["model"], req["messages"], req["params"], api_key=key,
-                                timeout=eff["timeout"], connect_timeout=eff["connect_timeout"],
-                                max_retries=eff["max_retries"], stream=bool(eff["stream"]), on_text=on_text)
+            reply = client.chat(
+                req["model"],
+                req["messages"],
+                req["params"],
+                api_key=key,
+                timeout=eff["timeout"],
+                connect_timeout=eff["connect_timeout"],
+                max_retries=eff["max_retries"],
+                stream=bool(eff["stream"]),
+                on_text=on_text,
+            )
         except LlamaError as err:
             self.spending.settle(held, req["model"], error=True)
             self._record(req, error=f"{type(err).__name__}: {err}", secret=key, offline=offline)
@@ -144,13 +135,23 @@ class LlamaSession:
         usage = Usage.from_dict(reply.usage)
         notes = list(reply.notes)
         if model_info(req["model"]) is None:
-            self._note_once(f"model:{req['model']}",
-                            f"{req['model']} is not in the model table: its price and limits are unknown "
-                            "(%llama_models lists the known ones).")
+            self._note_once(
+                f"model:{req['model']}",
+                f"{req['model']} is not in the model table: its price and limits are unknown "
+                "(%llama_models lists the known ones).",
+            )
         response = LlamaResponse(
-            text=reply.text, model=req["model"], params=req["params"], messages=req["messages"],
-            usage=usage, cost=cost(req["model"], usage and usage.prompt_tokens, usage and usage.completion_tokens),
-            elapsed=reply.elapsed, offline=offline, raw=reply.raw, format=eff["format"], notes=notes,
+            text=reply.text,
+            model=req["model"],
+            params=req["params"],
+            messages=req["messages"],
+            usage=usage,
+            cost=cost(req["model"], usage and usage.prompt_tokens, usage and usage.completion_tokens),
+            elapsed=reply.elapsed,
+            offline=offline,
+            raw=reply.raw,
+            format=eff["format"],
+            notes=notes,
         )
         self.spending.settle(held, req["model"], usage, response.cost)
         return self._finish(req, response, secret=key)
@@ -169,41 +170,16 @@ class LlamaSession:
 
     def _from_cache(self, req: dict, on_text=None) -> LlamaResponse | None:
         """The recorded answer to an identical request (cache=on/replay), or None to send it."""
-        eff = req["settings"]
-        if eff["cache"] == "off":
+        if req["settings"]["cache"] == "off":
             return None
-        from .log import cache_key
+        from .cache import recorded_answer
 
-        start = time.perf_counter()
-        book = self.exchange_log()
-        if eff["cache"] == "replay" and not book.path.exists():
-            raise CacheMissError(f"cache=replay answers only from the log, and there is no log at {book.path}",
-                                 fix="Set DATAOORTS_MAGIC_HOME to the folder that holds the notebook's "
-                                 "log.sqlite3, or set cache=on to call the endpoint.")
-        try:
-            row = book.lookup(cache_key(req["model"], req["messages"], req["params"]))
-        except LogError as err:
-            if eff["cache"] == "replay":
-                raise CacheMissError(f"cache=replay answers only from the log, and it could not be read: {err}",
-                                     fix="Check the file, or set cache=on to call the endpoint.") from None
-            self._note_once(f"log:{book.path}", f"{err}; the cache is skipped.")
-            return None
-        if row is None:
-            if eff["cache"] == "replay":
-                raise CacheMissError(f"No recorded answer for this request in {book.path} (cache=replay never "
-                                     "calls the endpoint)", fix="Set cache=on to call it, or use the log file that "
-                                     "recorded this notebook (DATAOORTS_MAGIC_HOME is the folder that holds it).")
-            return None
-        from ..display.response import LlamaResponse, Usage
-
-        usage = None if row["prompt_tokens"] is None else Usage(row["prompt_tokens"], row["completion_tokens"],
-                                                                 row["total_tokens"])
-        if on_text is not None:
-            on_text(row["answer"])
-        self.spending.settle(0.0, req["model"], cached=True)
-        return LlamaResponse(text=row["answer"], model=req["model"], params=req["params"], messages=req["messages"],
-                             usage=usage, cost=0.0, elapsed=time.perf_counter() - start, cached=True,
-                             offline=bool(row["offline"]), raw={"cached_from": row["id"]}, format=eff["format"])
+        hit = recorded_answer(self.exchange_log(), req, self._note_once)
+        if hit is not None:
+            if on_text is not None:
+                on_text(hit.text)
+            self.spending.settle(0.0, req["model"], cached=True)
+        return hit
 
     def _finish(self, req: dict, response: LlamaResponse, secret: str | None = None) -> LlamaResponse:
         """Log the exchange, add the conversation turn, note trimmed turns; returns the response."""
@@ -216,21 +192,39 @@ class LlamaSession:
             self.conversations.get(req["chat"]).add(req["prompt"], response, req["system"], req["dropped"])
         return response
 
-    def _record(self, req: dict, response: LlamaResponse | None = None, *, error: str | None = None,
-                secret: str | None = None, offline: bool = False) -> None:
+    def _record(
+        self,
+        req: dict,
+        response: LlamaResponse | None = None,
+        *,
+        error: str | None = None,
+        secret: str | None = None,
+        offline: bool = False,
+    ) -> None:
         """Write one row to the log; a log that cannot be written warns once and costs nothing else."""
         if not req["settings"]["log"]:
             return
         book = self.exchange_log()
         try:
-            book.record(model=req["model"], messages=req["messages"], params=req["params"],
-                        answer=response and response.text, usage=response and response.usage,
-                        cost=response and response.cost, elapsed=response and response.elapsed, error=error,
-                        cached=bool(response and response.cached), offline=offline,
-                        conversation=req["chat"], session=self.id, secret=secret)
+            book.record(
+                model=req["model"],
+                messages=req["messages"],
+                params=req["params"],
+                answer=response and response.text,
+                usage=response and response.usage,
+                cost=response and response.cost,
+                elapsed=response and response.elapsed,
+                error=error,
+                cached=bool(response and response.cached),
+                offline=offline,
+                conversation=req["chat"],
+                session=self.id,
+                secret=secret,
+            )
         except LogError as err:
-            self._note_once(f"log:{book.path}", f"{err}; answers are shown but not logged "
-                            "(%llama_config log=off silences this).")
+            self._note_once(
+                f"log:{book.path}", f"{err}; answers are shown but not logged (%llama_config log=off silences this)."
+            )
 
     def _endpoint(self, eff: dict) -> tuple[str, str, bool]:
         """(url, key, offline): the bundled endpoint when offline, else the configured one and the key."""

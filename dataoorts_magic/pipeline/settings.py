@@ -6,6 +6,7 @@ LlamaMagics.temperature = 0.2`` and ``ipython_config.py`` work. A trait left at
 apply: precedence is cell flag > session (``%llama_config``/``%config``) >
 environment > default. The API key is never a trait: it is read at call time.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,17 +41,21 @@ def _param(name):
     p = PARAMS[name]
     trait = Int if p.type is int else Float
     server = "server default" if p.default is None else f"server default {p.default}"
-    return trait(None, allow_none=True, min=p.min, max=p.max,
-                 help=f"{p.help}; {p.min}..{p.max}; None = {server}").tag(config=True)
+    return trait(None, allow_none=True, min=p.min, max=p.max, help=f"{p.help}; {p.min}..{p.max}; None = {server}").tag(
+        config=True
+    )
 
 
 class LlamaSettings(Configurable):
     """Every user setting of the extension, as configurable traits."""
 
-    model = Unicode(None, allow_none=True, help=f"model name; None = $DATAOORTS_MODEL or {DEFAULT_MODEL}").tag(config=True)
+    model = Unicode(None, allow_none=True, help=f"model name; None = $DATAOORTS_MODEL or {DEFAULT_MODEL}").tag(
+        config=True
+    )
     system = Unicode(None, allow_none=True, help="default system prompt; None = no system message").tag(config=True)
-    max_tokens = Int(DEFAULT_MAX_TOKENS, min=1,
-                     help="most tokens to generate (always sent); bounded by the model's context window").tag(config=True)
+    max_tokens = Int(
+        DEFAULT_MAX_TOKENS, min=1, help="most tokens to generate (always sent); bounded by the model's context window"
+    ).tag(config=True)
     temperature = _param("temperature")
     top_p = _param("top_p")
     top_k = _param("top_k")
@@ -58,21 +63,47 @@ class LlamaSettings(Configurable):
     repetition_penalty = _param("repetition_penalty")
     frequency_penalty = _param("frequency_penalty")
     presence_penalty = _param("presence_penalty")
-    api_url = Unicode(None, allow_none=True, help=f"endpoint; None = $DATAOORTS_API_URL or {DEFAULT_API_URL}").tag(config=True)
+    api_url = Unicode(None, allow_none=True, help=f"endpoint; None = $DATAOORTS_API_URL or {DEFAULT_API_URL}").tag(
+        config=True
+    )
     timeout = Float(120.0, min=0.1, help="read timeout in seconds").tag(config=True)
     connect_timeout = Float(10.0, min=0.1, help="connect timeout in seconds").tag(config=True)
     max_retries = Int(2, min=0, max=10, help="retries of transient failures (429, 5xx, timeouts)").tag(config=True)
-    concurrency = Int(4, min=1, max=MAX_CONCURRENCY, help="requests in flight for --over and --compare").tag(config=True)
+    concurrency = Int(4, min=1, max=MAX_CONCURRENCY, help="requests in flight for --over and --compare").tag(
+        config=True
+    )
     format = Enum(FORMATS, "markdown", help="how answers are shown: markdown, text, code or json").tag(config=True)
     stream = Bool(False, help="ask for a stream and render the answer as it arrives").tag(config=True)
-    log = Bool(None, allow_none=True, help="log every exchange to SQLite; None = $DATAOORTS_MAGIC_LOG or on").tag(config=True)
-    cache = Enum(CACHE_MODES, "off", help="off, on (answer repeats from the log) or replay (only from the log)").tag(config=True)
-    offline = Bool(None, allow_none=True, help="use the bundled offline endpoint; None = $DATAOORTS_OFFLINE or off").tag(config=True)
-    budget = Float(None, allow_none=True, min=0.0, help="cap on this session's spend in USD; None = no cap").tag(config=True)
+    log = Bool(None, allow_none=True, help="log every exchange to SQLite; None = $DATAOORTS_MAGIC_LOG or on").tag(
+        config=True
+    )
+    cache = Enum(CACHE_MODES, "off", help="off, on (answer repeats from the log) or replay (only from the log)").tag(
+        config=True
+    )
+    offline = Bool(
+        None, allow_none=True, help="use the bundled offline endpoint; None = $DATAOORTS_OFFLINE or off"
+    ).tag(config=True)
+    budget = Float(None, allow_none=True, min=0.0, help="cap on this session's spend in USD; None = no cap").tag(
+        config=True
+    )
 
 
-SETTING_NAMES = ("model", "system", *PARAMS, "api_url", "timeout", "connect_timeout", "max_retries",
-                 "concurrency", "format", "stream", "log", "cache", "offline", "budget")
+SETTING_NAMES = (
+    "model",
+    "system",
+    *PARAMS,
+    "api_url",
+    "timeout",
+    "connect_timeout",
+    "max_retries",
+    "concurrency",
+    "format",
+    "stream",
+    "log",
+    "cache",
+    "offline",
+    "budget",
+)
 assert set(SETTING_NAMES) == set(LlamaSettings.class_trait_names(config=True))
 # Trait defaults are static: read them once, not on every cell.
 TRAIT_DEFAULTS = {name: trait.default_value for name, trait in LlamaSettings.class_traits(config=True).items()}
@@ -90,8 +121,9 @@ def env_value(name: str, environ=os.environ):
     return raw
 
 
-def resolve(holder: LlamaSettings, flags: dict | None = None, session_set: set | None = None,
-            environ=os.environ) -> dict:
+def resolve(
+    holder: LlamaSettings, flags: dict | None = None, session_set: set | None = None, environ=os.environ
+) -> dict:
     """Effective value and source of every setting: ``{name: (value, source)}``.
 
     ``flags`` are this cell's options (None = not given); ``session_set`` names the
@@ -142,7 +174,9 @@ def parse_assignment(name: str, text: str):
         try:
             number = int(text) if isinstance(trait, Int) else float(text)
         except ValueError:
-            raise ValidationError(f"{name}={text!r} is not a number: give a number, e.g. {name}={trait.default_value}.") from None
+            raise ValidationError(
+                f"{name}={text!r} is not a number: give a number, e.g. {name}={trait.default_value}."
+            ) from None
         low_b, high_b = trait.min, trait.max
         if (low_b is not None and number < low_b) or (high_b is not None and number > high_b):
             bounds = f"at least {low_b}" if high_b is None else f"from {low_b} to {high_b}"

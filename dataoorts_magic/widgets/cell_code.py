@@ -9,6 +9,7 @@ quotes, with backslashes and double quotes escaped. A ``%%llama`` line cannot ho
 break, so a system prompt with one gives a Python cell that runs the same magic through
 ``get_ipython().run_cell_magic``.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,9 @@ def _number(value) -> str:
     return str(value) if isinstance(value, int) else repr(float(value))  # repr: the shortest exact form
 
 
-def cell_code(prompt: str, model: str, system: str | None, params: dict, *,
-              chat: str | None = None, fmt: str | None = None) -> str:
+def cell_code(
+    prompt: str, model: str, system: str | None, params: dict, *, chat: str | None = None, fmt: str | None = None
+) -> str:
     """The cell text: ``%%llama`` and its options on the first line, then the prompt."""
     options = []
     if model != DEFAULT_MODEL:
@@ -55,6 +57,8 @@ def cell_code(prompt: str, model: str, system: str | None, params: dict, *,
         options.append("--raw")
     line = " ".join(options)
     if "\n" in line or "\r" in line:
-        return ("# A %%llama line cannot hold a line break, so this runs the same magic from Python.\n"
-                f"get_ipython().run_cell_magic('llama', {line!r}, {prompt!r})")
+        return (
+            "# A %%llama line cannot hold a line break, so this runs the same magic from Python.\n"
+            f"get_ipython().run_cell_magic('llama', {line!r}, {prompt!r})"
+        )
     return f"%%llama {line}".rstrip() + "\n" + prompt

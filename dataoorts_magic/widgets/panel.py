@@ -16,23 +16,22 @@ The panel's modules (this one and ``param_controls``) import ipywidgets at the t
 are imported only when a panel opens. They sit in ``widgets/``, not in a subpackage ``panel``:
 importing a submodule ``dataoorts_magic.panel`` would replace the function ``dataoorts_magic.panel``.
 """
+
 from __future__ import annotations
 
-import html
 import threading
 import time
 
 import ipywidgets as W
 
-from ..pipeline.budget import Spending
-from .cell_code import cell_code
-from ..errors import LlamaError, one_line
-from .param_controls import ParamControl
-from ..pipeline.prompt import cell_prompt
-from ..params import PARAMS, models
-from ..params import format_cost
 from ..display.panel_transcript import Transcript, UserTurn
 from ..display.styles import error_html, footer_html
+from ..errors import LlamaError, one_line
+from ..params import PARAMS, format_cost, models
+from ..pipeline.budget import Spending
+from ..pipeline.prompt import cell_prompt
+from .cell_code import cell_code
+from .param_controls import ParamControl
 
 CHAT = "panel"  # the conversation the panel keeps: the same store as ``%%llama -c panel``
 ADVANCED = ("top_k", "repetition_penalty", "frequency_penalty", "presence_penalty", "seed")
@@ -63,25 +62,43 @@ class LlamaPanel(W.VBox):
 
     # --- building ---------------------------------------------------------------------------
     def _build(self, eff: dict) -> None:
-        options = [(f"{m.name} · ${m.input_usd_per_mtok:g} in / ${m.output_usd_per_mtok:g} out per M tokens"
-                    f" · {m.context_window:,} context", m.name) for m in models().values()]
+        options = [
+            (
+                f"{m.name} · ${m.input_usd_per_mtok:g} in / ${m.output_usd_per_mtok:g} out per M tokens"
+                f" · {m.context_window:,} context",
+                m.name,
+            )
+            for m in models().values()
+        ]
         if eff["model"] not in models():
             options.insert(0, (f"{eff['model']} · price and limits unknown", eff["model"]))
-        self.model_select = W.Dropdown(options=options, value=eff["model"], description="model",
-                                       layout=W.Layout(width="95%"))
-        self.system_box = W.Textarea(eff["system"] or "", description="system",
-                                     placeholder="System prompt (optional)", layout=W.Layout(width="95%"))
-        self.prompt_box = W.Textarea("", description="prompt", placeholder="Prompt",
-                                     layout=W.Layout(width="95%", height="6em"))
+        self.model_select = W.Dropdown(
+            options=options, value=eff["model"], description="model", layout=W.Layout(width="95%")
+        )
+        self.system_box = W.Textarea(
+            eff["system"] or "",
+            description="system",
+            placeholder="System prompt (optional)",
+            layout=W.Layout(width="95%"),
+        )
+        self.prompt_box = W.Textarea(
+            "", description="prompt", placeholder="Prompt", layout=W.Layout(width="95%", height="6em")
+        )
         self.controls = {name: ParamControl(name, eff[name], eff["model"], self._session_value) for name in PARAMS}
         main = [c.row for name, c in self.controls.items() if name not in ADVANCED]
-        advanced = W.Accordion([W.VBox([self.controls[name].row for name in ADVANCED])], titles=("Advanced",),
-                               selected_index=None)
+        advanced = W.Accordion(
+            [W.VBox([self.controls[name].row for name in ADVANCED])], titles=("Advanced",), selected_index=None
+        )
         self.send_button = W.Button(description="Send", button_style="primary", icon="paper-plane")
-        self.keep_toggle = W.Checkbox(False, description="keep conversation", indent=False,
-                                      tooltip=f'send earlier turns (conversation "{CHAT}", as %%llama -c {CHAT})')
-        self.new_chat_button = W.Button(description="New chat",
-                                        tooltip="forget the conversation and clear the transcript")
+        self.keep_toggle = W.Checkbox(
+            False,
+            description="keep conversation",
+            indent=False,
+            tooltip=f'send earlier turns (conversation "{CHAT}", as %%llama -c {CHAT})',
+        )
+        self.new_chat_button = W.Button(
+            description="New chat", tooltip="forget the conversation and clear the transcript"
+        )
         self.copy_button = W.Button(description="Copy as %%llama", tooltip="write the equivalent %%llama cell")
         self.error_line = W.HTML("")
         self.transcript = W.Output()
@@ -90,8 +107,18 @@ class LlamaPanel(W.VBox):
         self.code_box = W.Textarea("", layout=W.Layout(width="95%", height="7em"))
         self.code_area = W.VBox([self.code_note, self.code_box], layout=W.Layout(display="none"))
         buttons = W.HBox([self.send_button, self.keep_toggle, self.new_chat_button, self.copy_button])
-        self.children = [self.model_select, self.system_box, self.prompt_box, *main, advanced, buttons,
-                         self.error_line, self.transcript, self.totals_line, self.code_area]
+        self.children = [
+            self.model_select,
+            self.system_box,
+            self.prompt_box,
+            *main,
+            advanced,
+            buttons,
+            self.error_line,
+            self.transcript,
+            self.totals_line,
+            self.code_area,
+        ]
         for control in self.controls.values():
             control.set_model(eff["model"])
 
@@ -123,9 +150,14 @@ class LlamaPanel(W.VBox):
         if not prompt.strip():
             raise LlamaError("The prompt is empty: type it in the Prompt box first.")
         req = self.session.request(prompt, self.flags())
-        return cell_code(prompt, req["model"], req["settings"]["system"], req["params"],
-                         chat=CHAT if self.keep_toggle.value else None,
-                         fmt=None if self.session.effective()["format"] == "markdown" else "markdown")
+        return cell_code(
+            prompt,
+            req["model"],
+            req["settings"]["system"],
+            req["params"],
+            chat=CHAT if self.keep_toggle.value else None,
+            fmt=None if self.session.effective()["format"] == "markdown" else "markdown",
+        )
 
     # --- callbacks (main thread: each one catches everything, or it would vanish) -----------
     def _on_send(self, _button=None) -> None:
@@ -139,8 +171,9 @@ class LlamaPanel(W.VBox):
             flags, keep = self.flags(), self.keep_toggle.value
             self._show_error(None)
             self._set_busy(True)
-            worker = threading.Thread(target=self._work, args=(prompt, flags, keep), name="dataoorts-panel",
-                                      daemon=True)
+            worker = threading.Thread(
+                target=self._work, args=(prompt, flags, keep), name="dataoorts-panel", daemon=True
+            )
             worker.start()
         except Exception as err:
             self._set_busy(False)
@@ -162,8 +195,11 @@ class LlamaPanel(W.VBox):
             inserted = self.shell is not None and _inserts_now(self.shell)
             if inserted:
                 self.shell.set_next_input(text, replace=False)
-            self.code_note.value = ("The equivalent cell, also written as the next input:" if inserted else
-                                    "The equivalent cell: copy it into a new cell.")
+            self.code_note.value = (
+                "The equivalent cell, also written as the next input:"
+                if inserted
+                else "The equivalent cell: copy it into a new cell."
+            )
             self.code_box.value = text
             self.code_area.layout.display = None
             self._show_error(None)
@@ -183,10 +219,7 @@ class LlamaPanel(W.VBox):
         ticker = threading.Thread(target=self._tick, args=(started, done), daemon=True)
         ticker.start()
         try:
-            if keep:
-                response = self.session.ask(prompt, flags, chat=CHAT)
-            else:
-                response = self.session.ask(prompt, flags)
+            response = self.session.ask(prompt, flags, chat=CHAT if keep else None)
             self.turns = [*self.turns, (prompt, response)]
             self._count(response)
             self.transcript.append_display_data(UserTurn(prompt))
@@ -211,8 +244,7 @@ class LlamaPanel(W.VBox):
         self.send_button.icon = "hourglass-half" if busy else "paper-plane"
 
     def _show_error(self, line: str | None) -> None:
-        self.error_line.value = "" if not line else (
-            error_html(f"⚠ {line}", "span"))
+        self.error_line.value = "" if not line else (error_html(f"⚠ {line}", "span"))
 
     def _count(self, response) -> None:
         self.tally.settle(0.0, response.model, response.usage, response.cost)

@@ -7,6 +7,7 @@ value that applies instead: the session's setting, else the documented default, 
 neutral value where the server's default is undocumented (display only). Moving the
 control turns its toggle on; turning the toggle off puts the control back to rest.
 """
+
 from __future__ import annotations
 
 import ipywidgets as W
@@ -34,9 +35,13 @@ class ParamControl:
             self.input = W.FloatSlider(step=0.01, readout_format=".2f", continuous_update=False, **common)
         self.toggle = None
         if name not in ALWAYS_SENT:
-            self.toggle = W.Checkbox(False, description="set", indent=False, layout=W.Layout(width="80px"),
-                                     tooltip="send this value; off: the session setting or the server's "
-                                             "default applies")
+            self.toggle = W.Checkbox(
+                False,
+                description="set",
+                indent=False,
+                layout=W.Layout(width="80px"),
+                tooltip="send this value; off: the session setting or the server's default applies",
+            )
             self.input.observe(self._moved, names="value")
             self.toggle.observe(self._toggled, names="value")
         self._show(value)

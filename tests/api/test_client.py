@@ -1,4 +1,5 @@
 """The HTTP client against a scripted loopback server: real sockets, real errors, real waits."""
+
 from __future__ import annotations
 
 import _thread
@@ -42,6 +43,7 @@ def assert_clean(err):
 
 # --- the request ---------------------------------------------------------------------------------
 
+
 def test_build_body_puts_only_given_params_inside_data():
     body = build_body(MODEL, MESSAGES, {"max_tokens": 10, "temperature": 0.2, "seed": None})
     assert body == {"model": MODEL, "data": {"messages": MESSAGES, "max_tokens": 10, "temperature": 0.2}}
@@ -57,8 +59,10 @@ def test_sends_the_exact_request(scripted, client):
     assert seen.headers["Content-Type"] == "application/json"
     assert seen.headers["Accept"] == "application/json"
     assert seen.headers["User-Agent"].startswith("dataoorts-magic/")
-    assert seen.json == {"model": MODEL, "data": {"messages": MESSAGES, "max_tokens": 64,
-                                                  "temperature": 0.2, "top_k": 5}}
+    assert seen.json == {
+        "model": MODEL,
+        "data": {"messages": MESSAGES, "max_tokens": 64, "temperature": 0.2, "top_k": 5},
+    }
 
 
 def test_key_is_not_kept_on_the_client(scripted, client):
@@ -90,6 +94,7 @@ def test_api_url_may_change_between_calls(scripted, client):
 
 # --- success -------------------------------------------------------------------------------------
 
+
 def test_success_with_usage(scripted, client):
     scripted.script(ok("**Hello**"))
     reply = chat(client)
@@ -116,16 +121,20 @@ def test_tool_calls_and_extra_keys_are_ignored(scripted, client):
 
 
 def test_missing_response_is_empty_text(scripted, client):
-    scripted.script(Answer(body={"success": True, "result": {"usage": {"prompt_tokens": 1, "completion_tokens": 0,
-                                                                     "total_tokens": 1}}}))
+    scripted.script(
+        Answer(
+            body={"success": True, "result": {"usage": {"prompt_tokens": 1, "completion_tokens": 0, "total_tokens": 1}}}
+        )
+    )
     reply = chat(client)
     assert reply.text == "" and reply.usage["prompt_tokens"] == 1
 
 
 # --- the fault matrix ----------------------------------------------------------------------------
 
-HTML = Answer(status=502, body="<html><head><title>502 Bad Gateway</title></head><body>" + "x" * 5000,
-              content_type="text/html")
+HTML = Answer(
+    status=502, body="<html><head><title>502 Bad Gateway</title></head><body>" + "x" * 5000, content_type="text/html"
+)
 ECHO = f"key {KEY} is wrong"  # a server that echoes the key back
 
 FAULTS = [
@@ -135,8 +144,13 @@ FAULTS = [
     ("401-empty", Answer(status=401, body=b""), errors.AuthenticationError, 1, ["HTTP 401", "empty body"]),
     ("403", fail(403, None, ECHO), errors.PermissionDeniedError, 1, ["HTTP 403"]),
     ("404", fail(404, 5007, "No such model"), errors.ModelNotFoundError, 1, ["HTTP 404", "code 5007"]),
-    ("404-html", Answer(status=404, body="<html>Not Found</html>", content_type="text/html"),
-     errors.ModelNotFoundError, 1, ["HTTP 404", "HTML page", "DATAOORTS_API_URL"]),
+    (
+        "404-html",
+        Answer(status=404, body="<html>Not Found</html>", content_type="text/html"),
+        errors.ModelNotFoundError,
+        1,
+        ["HTTP 404", "HTML page", "DATAOORTS_API_URL"],
+    ),
     ("408", fail(408, 3007, ECHO), errors.RequestTimeoutError, 3, ["HTTP 408", "code 3007"]),
     ("413", fail(413, 3006, ECHO), errors.RequestTooLargeError, 1, ["HTTP 413", "code 3006"]),
     ("422", fail(422, None, ECHO), errors.BadRequestError, 1, ["HTTP 422"]),
@@ -155,11 +169,21 @@ FAULTS = [
     ("200-bad-json", Answer(body=b'{"success": tru'), errors.BadResponseError, 1, ["not JSON"]),
     ("200-no-result", Answer(body={"success": True, "errors": []}), errors.BadResponseError, 1, ["no 'result'"]),
     ("200-empty", Answer(body=b""), errors.BadResponseError, 1, ["empty body"]),
-    ("200-html", Answer(body="<!doctype html><p>login</p>", content_type="text/html"), errors.BadResponseError, 1,
-     ["HTML page"]),
+    (
+        "200-html",
+        Answer(body="<!doctype html><p>login</p>", content_type="text/html"),
+        errors.BadResponseError,
+        1,
+        ["HTML page"],
+    ),
     ("200-list", Answer(body=[1, 2]), errors.BadResponseError, 1, ["not an object"]),
-    ("302", Answer(status=302, body=b"", headers={"Location": "https://elsewhere.example/"}),
-     errors.BadResponseError, 1, ["HTTP 302", "elsewhere.example"]),
+    (
+        "302",
+        Answer(status=302, body=b"", headers={"Location": "https://elsewhere.example/"}),
+        errors.BadResponseError,
+        1,
+        ["HTTP 302", "elsewhere.example"],
+    ),
 ]
 
 
@@ -181,6 +205,7 @@ def test_fault_matrix(scripted, client, answer, kind, seen, words):
 
 
 # --- retries, waits and backoff --------------------------------------------------------------------
+
 
 def test_recovers_after_two_503s(scripted, client):
     scripted.script(fail(503), fail(503), ok("finally"))
@@ -234,6 +259,7 @@ def test_quota_is_never_retried_even_with_retry_after(scripted, client):
 
 # --- transport failures --------------------------------------------------------------------------
 
+
 def test_connection_refused(client):
     client.api_url = f"http://127.0.0.1:{free_port()}/api/v1"
     with pytest.raises(errors.ConnectionFailedError) as info:
@@ -278,6 +304,7 @@ def test_unusable_url(client):
 
 
 # --- interrupts and threads ----------------------------------------------------------------------
+
 
 def test_keyboard_interrupt_during_backoff_is_prompt(scripted, client):
     scripted.script(fail(503, None, "busy", headers={"Retry-After": "5"}))

@@ -1,4 +1,5 @@
 """The answer envelope read without a network: bytes in, a Reply or an error kind out."""
+
 from __future__ import annotations
 
 import subprocess
@@ -13,12 +14,23 @@ KEY = "sk-test-SECRET-envelope-0123456789"
 
 
 def test_normalize_usage():
-    assert normalize_usage({"prompt_tokens": 3, "completion_tokens": 4}) == \
-        {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
-    assert normalize_usage({"prompt_tokens": 3.0, "completion_tokens": 4, "total_tokens": 7}) == \
-        {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
-    for bad in (None, [], {}, {"prompt_tokens": "3", "completion_tokens": 1}, {"prompt_tokens": True,
-                                                                               "completion_tokens": 1}):
+    assert normalize_usage({"prompt_tokens": 3, "completion_tokens": 4}) == {
+        "prompt_tokens": 3,
+        "completion_tokens": 4,
+        "total_tokens": 7,
+    }
+    assert normalize_usage({"prompt_tokens": 3.0, "completion_tokens": 4, "total_tokens": 7}) == {
+        "prompt_tokens": 3,
+        "completion_tokens": 4,
+        "total_tokens": 7,
+    }
+    for bad in (
+        None,
+        [],
+        {},
+        {"prompt_tokens": "3", "completion_tokens": 1},
+        {"prompt_tokens": True, "completion_tokens": 1},
+    ):
         assert normalize_usage(bad) is None
 
 
@@ -34,8 +46,10 @@ def test_reply_from_reads_an_answer_with_no_server():
 
 
 def test_the_pure_modules_import_neither_requests_nor_ipython():
-    code = ("import sys, dataoorts_magic.api.envelope, dataoorts_magic.api.retry_policy, dataoorts_magic.api.endpoint_url\n"
-            "assert 'requests' not in sys.modules, 'requests'\n"
-            "import dataoorts_magic.api.client\n"
-            "assert 'IPython' not in sys.modules, 'IPython'\n")
+    code = (
+        "import sys, dataoorts_magic.api.envelope, dataoorts_magic.api.retry_policy, dataoorts_magic.api.endpoint_url\n"
+        "assert 'requests' not in sys.modules, 'requests'\n"
+        "import dataoorts_magic.api.client\n"
+        "assert 'IPython' not in sys.modules, 'IPython'\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

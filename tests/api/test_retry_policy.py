@@ -1,4 +1,5 @@
 """The retry policy as pure functions: what is retried, how long the waits are, what a server asked for."""
+
 from __future__ import annotations
 
 import email.utils

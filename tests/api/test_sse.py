@@ -1,4 +1,5 @@
 """Server-sent events: the pure parser, then streamed answers over a real loopback socket."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,12 @@ KEY = "sk-test-SECRET-stream-0123456789"
 MODEL = "meta/llama-3.1-8b-instruct"
 MESSAGES = [{"role": "user", "content": "Count to three"}]
 USAGE = {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}
-EVENTS = sse({"response": "One, ", "p": "padding"}, {"response": "two, "},
-             {"response": "three. ✓", "p": "abcdefghij"}, {"response": "", "usage": USAGE})
+EVENTS = sse(
+    {"response": "One, ", "p": "padding"},
+    {"response": "two, "},
+    {"response": "three. ✓", "p": "abcdefghij"},
+    {"response": "", "usage": USAGE},
+)
 
 
 def decode_all(data: bytes, cuts) -> list:
@@ -35,6 +40,7 @@ def decode_all(data: bytes, cuts) -> list:
 
 # --- the pure parser -------------------------------------------------------------------------------
 
+
 def test_events_split_at_every_byte_give_the_same_result():
     whole = decode_all(EVENTS, [])
     assert [e.data for e in whole][-1] == "[DONE]" and len(whole) == 5
@@ -44,13 +50,18 @@ def test_events_split_at_every_byte_give_the_same_result():
 
 
 def test_sse_spec_details():
-    data = (b"\xef\xbb\xbf: a comment\r\n"
-            b"event: note\r\nid: 7\r\nretry: 3000\r\ndata: first\r\ndata:second\r\ndata\r\n\r\n"
-            b"\n\n"                                 # blank lines with no data dispatch nothing
-            b"data: cr only\r\rdata: x\n")          # CR line endings; a last event without a blank line
+    data = (
+        b"\xef\xbb\xbf: a comment\r\n"
+        b"event: note\r\nid: 7\r\nretry: 3000\r\ndata: first\r\ndata:second\r\ndata\r\n\r\n"
+        b"\n\n"  # blank lines with no data dispatch nothing
+        b"data: cr only\r\rdata: x\n"
+    )  # CR line endings; a last event without a blank line
     events = decode_all(data, [len(data) - 20])
     assert [(e.event, e.data, e.id, e.retry) for e in events] == [
-        ("note", "first\nsecond\n", "7", 3000), ("message", "cr only", "7", 3000), ("message", "x", "7", 3000)]
+        ("note", "first\nsecond\n", "7", 3000),
+        ("message", "cr only", "7", 3000),
+        ("message", "x", "7", 3000),
+    ]
 
 
 def test_crlf_split_across_chunks_is_one_line_break():
@@ -71,7 +82,7 @@ def test_text_stream_reads_pieces_usage_and_done():
     reader = TextStream()
     pieces = []
     for i in range(0, len(EVENTS), 7):
-        pieces += reader.feed(EVENTS[i:i + 7])
+        pieces += reader.feed(EVENTS[i : i + 7])
     pieces += reader.finish()
     assert pieces == ["One, ", "two, ", "three. ✓"] and reader.text == "One, two, three. ✓"
     assert reader.usage == USAGE and reader.done and reader.error is None
@@ -85,14 +96,14 @@ def test_text_stream_missing_usage_and_ignores_after_done():
 
 def test_text_stream_error_event_and_garbage():
     reader = TextStream()
-    reader.feed(sse({"response": "a"}, {"success": False, "errors": [{"code": 3040, "message": "busy"}]},
-                    done=False))
+    reader.feed(sse({"response": "a"}, {"success": False, "errors": [{"code": 3040, "message": "busy"}]}, done=False))
     assert reader.done and reader.error["errors"][0]["code"] == 3040 and reader.text == "a"
     with pytest.raises(StreamFormatError):
         TextStream().feed(b"data: not json\n\n")
 
 
 # --- streamed answers over HTTP ------------------------------------------------------------------------
+
 
 @pytest.fixture
 def client(scripted):
@@ -107,7 +118,7 @@ def stream(client, **kw):
 
 
 def chunked(data: bytes, size: int, delay: float = 0.0):
-    return [(data[i:i + size], delay) for i in range(0, len(data), size)]
+    return [(data[i : i + size], delay) for i in range(0, len(data), size)]
 
 
 def event_stream(data: bytes, size=11, delay=0.0, **kw) -> Answer:
@@ -150,8 +161,10 @@ def test_plain_json_answer_to_a_stream_request(scripted, client):
 
 
 def test_stream_dropped_midway_keeps_the_partial_text(scripted, client):
-    scripted.script(event_stream(EVENTS, size=len(b'data: {"response": "One, ", "p": "padding"}\n\n'), drop_after=1),
-                  ok("must not be asked"))
+    scripted.script(
+        event_stream(EVENTS, size=len(b'data: {"response": "One, ", "p": "padding"}\n\n'), drop_after=1),
+        ok("must not be asked"),
+    )
     with pytest.raises(errors.ConnectionFailedError) as info:
         stream(client)
     err = info.value
@@ -173,7 +186,7 @@ def test_error_event_in_the_stream(scripted, client):
     scripted.script(event_stream(busy), event_stream(sse({"response": "ok"})))
     reply, _ = stream(client)
     assert reply.text == "ok" and reply.retries == 1
-    scripted.script(event_stream(sse({"response": "half"}) [:-len("data: [DONE]\n\n")] + busy))
+    scripted.script(event_stream(sse({"response": "half"})[: -len("data: [DONE]\n\n")] + busy))
     with pytest.raises(errors.CapacityError) as info:
         stream(client)
     assert info.value.partial_text == "half" and "code 3040" in str(info.value)

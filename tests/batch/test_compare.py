@@ -1,11 +1,12 @@
 """%%llama --compare PARAM=V1,V2,...: one request per value, answers side by side, over loopback HTTP."""
+
 from __future__ import annotations
 
 import pytest
-
 from support.shell import KEY, run
-from dataoorts_magic.offline.server import OfflineServer
+
 from dataoorts_magic.display.response import LlamaResponse
+from dataoorts_magic.offline.server import OfflineServer
 
 MODEL = "meta/llama-3.1-8b-instruct"
 BIG = "meta/llama-3.1-70b-instruct"
@@ -31,8 +32,11 @@ def test_one_request_per_value_shown_as_columns(ip, online):
     plain = bundle.data["text/plain"]
     assert "── temperature=0 ──" in plain and "── temperature=1.5 ──" in plain
     made = bundle.metadata["dataoorts_magic"]["compare"]
-    assert [(m["column"], m["params"]["temperature"]) for m in made] == \
-        [("temperature=0", 0.0), ("temperature=0.7", 0.7), ("temperature=1.5", 1.5)]
+    assert [(m["column"], m["params"]["temperature"]) for m in made] == [
+        ("temperature=0", 0.0),
+        ("temperature=0.7", 0.7),
+        ("temperature=1.5", 1.5),
+    ]
 
 
 def test_seed_and_top_k_values_are_whole_numbers(ip, online):
@@ -78,17 +82,20 @@ def test_every_column_failing_fails_the_cell(ip, online, monkeypatch):
     assert online.count == 1  # the second was not sent with a key the server refused
 
 
-@pytest.mark.parametrize("option, words", [
-    ("--compare temperature=0,9", "temperature=9 is out of range"),
-    ("--compare top_k=1,2.5", "top_k='2.5' is not a whole number"),
-    ("--compare max_tokens=10,9000", "max_tokens=9000 is out of range"),
-    ("--compare colour=red,blue", "not a parameter; compare one of model, max_tokens"),
-    ("--compare temperature=0,,1", "has an empty value"),
-    ("--compare temperature", "is not PARAM=V1,V2"),
-    ("-t 0.5 --compare temperature=0,1", "given both as a flag and in --compare"),
-    ("--compare seed=1,2 --stream", "--stream applies to a single request"),
-    ("--compare seed=1,2 -j 100", "-j 100 is out of range"),
-])
+@pytest.mark.parametrize(
+    "option, words",
+    [
+        ("--compare temperature=0,9", "temperature=9 is out of range"),
+        ("--compare top_k=1,2.5", "top_k='2.5' is not a whole number"),
+        ("--compare max_tokens=10,9000", "max_tokens=9000 is out of range"),
+        ("--compare colour=red,blue", "not a parameter; compare one of model, max_tokens"),
+        ("--compare temperature=0,,1", "has an empty value"),
+        ("--compare temperature", "is not PARAM=V1,V2"),
+        ("-t 0.5 --compare temperature=0,1", "given both as a flag and in --compare"),
+        ("--compare seed=1,2 --stream", "--stream applies to a single request"),
+        ("--compare seed=1,2 -j 100", "-j 100 is out of range"),
+    ],
+)
 def test_values_are_validated_before_anything_is_sent(ip, online, option, words):
     result, _ = run(ip, f"%%llama {option}\nHi")
     assert not result.success

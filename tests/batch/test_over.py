@@ -1,4 +1,5 @@
 """%%llama --over VAR: one request per item over real HTTP to the offline endpoint on loopback."""
+
 from __future__ import annotations
 
 import collections
@@ -8,11 +9,11 @@ import time
 
 import pandas as pd
 import pytest
-
 from support.shell import KEY, everything_shown, run
+
 from dataoorts_magic.batch.result import BatchResult
-from dataoorts_magic.offline.server import OfflineServer
 from dataoorts_magic.display.response import LlamaResponse
+from dataoorts_magic.offline.server import OfflineServer
 
 
 @pytest.fixture
@@ -68,7 +69,7 @@ def test_every_item_is_sent_once_and_answers_keep_input_order(ip, endpoint):
     out = ip.user_ns["out"]
     assert isinstance(out, BatchResult) and len(out) == 12 and out.errors == {}
     assert all(isinstance(r, LlamaResponse) for r in out)
-    for word, text in zip(words, out.texts):
+    for word, text in zip(words, out.texts, strict=True):
         assert asked(text) == f"Define {word} briefly."
     assert out.labels == list(range(12))
     assert out.usage.completion_tokens == sum(r.usage.completion_tokens for r in out)
@@ -153,8 +154,9 @@ def test_a_kernel_interrupt_keeps_the_finished_items(ip, endpoint):
     in_flight_when_back = srv.in_flight
     try:
         assert not result.success
-        assert str(result.error_in_exec) == ("Interrupted: the batch stopped after 2 of 10 requests. "
-                                             "The finished ones are in out.")
+        assert str(result.error_in_exec) == (
+            "Interrupted: the batch stopped after 2 of 10 requests. The finished ones are in out."
+        )
         assert in_flight_when_back == 2  # the cell did not wait for the requests in flight
         out = ip.user_ns["out"]
         assert [t is not None for t in out.texts] == [True, True] + [False] * 8
@@ -190,8 +192,7 @@ def test_dataframe_rows_give_column_fields_and_the_row_as_item(ip, endpoint):
     ip.user_ns["title"] = "shadowed by the row's column"
     result, cap = run(ip, "%%llama --over books -o out -s 'Books from {year}.'\nReview {title}.")
     assert result.success, cap.stderr
-    bodies = sorted((m[0]["content"], m[1]["content"]) for m in
-                    (r["body"]["data"]["messages"] for r in srv.requests))
+    bodies = sorted((m[0]["content"], m[1]["content"]) for m in (r["body"]["data"]["messages"] for r in srv.requests))
     assert bodies == [("Books from 1815.", "Review Emma."), ("Books from 1965.", "Review Dune.")]
     out = ip.user_ns["out"]
     frame = out.to_frame()
@@ -239,21 +240,24 @@ def test_quiet_shows_nothing(ip, endpoint):
     assert len(ip.user_ns["out"].texts) == 2
 
 
-@pytest.mark.parametrize("setup, cell, words", [
-    ({}, "%%llama --over missing\nSay {item}", "no variable missing"),
-    ({"s": "abc"}, "%%llama --over s\nSay {item}", "str, not a batch"),
-    ({"n": 5}, "%%llama --over n\nSay {item}", "cannot be iterated"),
-    ({"xs": [1, 2]}, "%%llama --over xs\nSay hello", "does not use {item}"),
-    ({"df": pd.DataFrame({"title": ["a"]})}, "%%llama --over df\nSay hello", "or a column such as {title}"),
-    ({"xs": [1, 2]}, "%%llama --over xs --raw\nSay {item}", "--raw turns off {item}"),
-    ({"xs": [1, 2]}, "%%llama --over xs -j 0\nSay {item}", "-j 0 is out of range: use 1 to 64"),
-    ({"xs": [1, 2]}, "%%llama --over xs -j 65\nSay {item}", "-j 65 is out of range"),
-    ({"xs": [1, 2]}, "%%llama --over xs --compare seed=1,2\nSay {item}", "cannot be combined"),
-    ({"xs": [1, 2]}, "%%llama --over xs --stream\nSay {item}", "--stream applies to a single request"),
-    ({"xs": [1, 2]}, "%%llama --over xs -c\nSay {item}", "--chat applies to a single request"),
-    ({"xs": [1, 2]}, "%%llama --over xs -t 9\nSay {item}", "temperature=9 is out of range"),
-    ({}, "%%llama -j 4\nHello", "-j sets the requests in flight for --over and --compare"),
-])
+@pytest.mark.parametrize(
+    "setup, cell, words",
+    [
+        ({}, "%%llama --over missing\nSay {item}", "no variable missing"),
+        ({"s": "abc"}, "%%llama --over s\nSay {item}", "str, not a batch"),
+        ({"n": 5}, "%%llama --over n\nSay {item}", "cannot be iterated"),
+        ({"xs": [1, 2]}, "%%llama --over xs\nSay hello", "does not use {item}"),
+        ({"df": pd.DataFrame({"title": ["a"]})}, "%%llama --over df\nSay hello", "or a column such as {title}"),
+        ({"xs": [1, 2]}, "%%llama --over xs --raw\nSay {item}", "--raw turns off {item}"),
+        ({"xs": [1, 2]}, "%%llama --over xs -j 0\nSay {item}", "-j 0 is out of range: use 1 to 64"),
+        ({"xs": [1, 2]}, "%%llama --over xs -j 65\nSay {item}", "-j 65 is out of range"),
+        ({"xs": [1, 2]}, "%%llama --over xs --compare seed=1,2\nSay {item}", "cannot be combined"),
+        ({"xs": [1, 2]}, "%%llama --over xs --stream\nSay {item}", "--stream applies to a single request"),
+        ({"xs": [1, 2]}, "%%llama --over xs -c\nSay {item}", "--chat applies to a single request"),
+        ({"xs": [1, 2]}, "%%llama --over xs -t 9\nSay {item}", "temperature=9 is out of range"),
+        ({}, "%%llama -j 4\nHello", "-j sets the requests in flight for --over and --compare"),
+    ],
+)
 def test_refused_before_anything_is_sent(ip, online, setup, cell, words):
     ip.user_ns.pop("missing", None)
     ip.user_ns.update(setup)

@@ -1,4 +1,5 @@
 """answer_parts.py: the first code block and the JSON of an answer, for ``--format code|json``."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,15 +18,18 @@ def test_first_code_block():
 
 def test_parse_json_answer_plain_fenced_and_in_prose():
     assert parse_json_answer('{"a": 1}') == {"a": 1}
-    assert parse_json_answer('  [1, 2]\n') == [1, 2]
-    assert parse_json_answer('Sure! Here it is:\n```json\n{"name": "x", "tags": ["a"]}\n```\nAnything else?') == \
-        {"name": "x", "tags": ["a"]}
+    assert parse_json_answer("  [1, 2]\n") == [1, 2]
+    assert parse_json_answer('Sure! Here it is:\n```json\n{"name": "x", "tags": ["a"]}\n```\nAnything else?') == {
+        "name": "x",
+        "tags": ["a"],
+    }
     assert parse_json_answer("```\n[true, null]\n```") == [True, None]
     assert parse_json_answer('The result is:\n{"ok": true}\nHope this helps.') == {"ok": True}
 
 
-@pytest.mark.parametrize("text", ["Sorry, I cannot do that.", "", "See [1] Smith et al.",
-                                  'Here:\n```json\n{"a": 1,}\n```'])
+@pytest.mark.parametrize(
+    "text", ["Sorry, I cannot do that.", "", "See [1] Smith et al.", 'Here:\n```json\n{"a": 1,}\n```']
+)
 def test_parse_json_answer_failure_is_a_clear_value_error(text):
     with pytest.raises(ValueError) as info:
         parse_json_answer(text)
@@ -36,4 +40,3 @@ def test_parse_json_answer_failure_is_a_clear_value_error(text):
 def test_parse_json_answer_reports_the_fenced_blocks_error():
     with pytest.raises(ValueError, match=r"line 1, column 9"):
         parse_json_answer('Here:\n```json\n{"a": 1,}\n```')
-

@@ -1,4 +1,5 @@
 """%%llama --stream: one display updated in place while the answer arrives, over real loopback HTTP."""
+
 from __future__ import annotations
 
 import io
@@ -7,10 +8,10 @@ import signal
 import threading
 import time
 
-
 from support.shell import everything_shown, run
-from dataoorts_magic.display.response import LlamaResponse, Usage
+
 from dataoorts_magic.display.live_answer import GROWTH, LiveAnswer
+from dataoorts_magic.display.response import LlamaResponse, Usage
 
 try:
     from support.scripted_server import Answer, ok, sse
@@ -22,7 +23,7 @@ USAGE = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
 
 def pieces(data: bytes, size: int, delay: float = 0.0) -> list:
     """``data`` in chunks of ``size`` bytes; the first one sent after ``delay`` seconds."""
-    return [(data[i:i + size], delay if i == 0 else 0.0) for i in range(0, len(data), size)]
+    return [(data[i : i + size], delay if i == 0 else 0.0) for i in range(0, len(data), size)]
 
 
 def display_ids(cap) -> set:
@@ -53,8 +54,7 @@ def test_the_answer_updates_one_display_in_place(ip, scripted):
 
 
 def test_a_stream_without_usage_says_so(ip, scripted):
-    scripted.script(Answer(content_type="text/event-stream",
-                           chunks=pieces(sse({"response": "No usage here."}), 4)))
+    scripted.script(Answer(content_type="text/event-stream", chunks=pieces(sse({"response": "No usage here."}), 4)))
     result, cap = run(ip, "%%llama --stream\nHi")
     assert result.success, cap.stderr
     final = cap.outputs[-1].data["text/plain"]
@@ -103,8 +103,9 @@ def test_json_format_is_parsed_at_the_end(ip, online):
 
 
 def test_streamed_text_is_sanitized_while_it_arrives(ip, scripted):
-    evil = sse({"response": "<script>alert(1)</script> "},
-               {"response": "[x](javascript:alert(2)) <img src=x onerror=y>"})
+    evil = sse(
+        {"response": "<script>alert(1)</script> "}, {"response": "[x](javascript:alert(2)) <img src=x onerror=y>"}
+    )
     scripted.script(Answer(content_type="text/event-stream", chunks=pieces(evil, 9)))
     result, cap = run(ip, "%%llama --stream\nHi")
     assert result.success
@@ -135,8 +136,9 @@ def test_a_kernel_interrupt_closes_the_stream_and_keeps_what_arrived(ip, scripte
         watcher.join()
     assert time.monotonic() - started < 4  # it did not wait for the next piece
     assert not result.success
-    assert str(result.error_in_exec) == ("Interrupted: the stream was closed after 8 characters; "
-                                         "what arrived is shown above.")
+    assert str(result.error_in_exec) == (
+        "Interrupted: the stream was closed after 8 characters; what arrived is shown above."
+    )
     final = cap.outputs[-1]
     assert final.update and final.data["text/plain"].startswith("Arrived.\n")
     assert "interrupted after 8 characters" in final.data["text/plain"]
@@ -148,8 +150,9 @@ def test_a_kernel_interrupt_closes_the_stream_and_keeps_what_arrived(ip, scripte
 def test_a_stream_that_breaks_keeps_the_text_and_fails_in_one_line(ip, scripted):
     data = sse({"response": "Half an answer"}, {"response": " and the rest"})
     cut = len(sse({"response": "Half an answer"}, done=False))
-    scripted.script(Answer(content_type="text/event-stream", chunks=[(data[:cut], 0.0), (data[cut:], 0.0)],
-                           drop_after=1))
+    scripted.script(
+        Answer(content_type="text/event-stream", chunks=[(data[:cut], 0.0), (data[cut:], 0.0)], drop_after=1)
+    )
     result, cap = run(ip, "%%llama --stream\nHi")
     assert not result.success
     line = str(result.error_in_exec)
@@ -198,8 +201,14 @@ def test_terminal_prints_plain_deltas_then_the_footer():
     for piece in ("Hello", ", ", "world."):
         view.add(piece)
     assert out.getvalue() == "Hello, world."
-    response = LlamaResponse(text="Hello, world.", model="meta/llama-3.1-8b-instruct", params={"max_tokens": 512},
-                             messages=[], usage=Usage(3, 4, 7), cost=0.0000005)
+    response = LlamaResponse(
+        text="Hello, world.",
+        model="meta/llama-3.1-8b-instruct",
+        params={"max_tokens": 512},
+        messages=[],
+        usage=Usage(3, 4, 7),
+        cost=0.0000005,
+    )
     view.finish(response)
     assert out.getvalue() == f"Hello, world.\n\n-- {response.footer()}\n"
     stopped = io.StringIO()

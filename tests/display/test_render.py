@@ -2,6 +2,7 @@
 
 Every payload of ``xss_corpus`` goes through ``to_html`` and is checked against our allow-list.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,15 @@ import threading
 
 import pytest
 from support.xss_corpus import (
-    IN_CODE, NORMAL, SHOWN_LITERALLY, XSS, Audit, assert_no_live_danger, fuzz_documents, strip_wrapper, url_scheme,
+    IN_CODE,
+    NORMAL,
+    SHOWN_LITERALLY,
+    XSS,
+    Audit,
+    assert_no_live_danger,
+    fuzz_documents,
+    strip_wrapper,
+    url_scheme,
 )
 
 from dataoorts_magic.display import render
@@ -57,13 +66,18 @@ def test_to_html_payload_in_code_stays_visible(name):
 def test_to_html_link_title_stays_text():
     audit = Audit(strip_wrapper(to_html(XSS["link_title_tag"])))
     (attrs,) = [a for t, a in audit.tags if t == "a"]
-    assert attrs == {"href": "https://example.com", "title": "<img src=x onerror=alert(1)>",
-                     "rel": "noopener noreferrer nofollow"}
+    assert attrs == {
+        "href": "https://example.com",
+        "title": "<img src=x onerror=alert(1)>",
+        "rel": "noopener noreferrer nofollow",
+    }
 
 
 def test_to_html_links_and_images_keep_only_web_urls():
-    text = ("[ok](https://example.com/a?b=1&c=2) [mail](mailto:a@example.com) [rel](notes.md) "
-            "[proto](//evil.example/x) ![pic](https://example.com/p.png) ![rel](p.png) ![ftp](ftp://x/p.png)")
+    text = (
+        "[ok](https://example.com/a?b=1&c=2) [mail](mailto:a@example.com) [rel](notes.md) "
+        "[proto](//evil.example/x) ![pic](https://example.com/p.png) ![rel](p.png) ![ftp](ftp://x/p.png)"
+    )
     audit = Audit(strip_wrapper(to_html(text)))
     links = [a for t, a in audit.tags if t == "a"]
     images = [a for t, a in audit.tags if t == "img"]
@@ -87,7 +101,7 @@ def test_to_html_normal_answer_keeps_structure_and_highlighting():
 
 def test_style_block_is_ours_and_scoped():
     html = to_html("x")
-    style = html[:html.index("</style>")]
+    style = html[: html.index("</style>")]
     rules = [line for line in style.splitlines()[1:] if line.strip()]
     assert rules and all(line.startswith(".dataoorts-answer .codehilite") for line in rules)
     assert to_html("y").startswith(style)
@@ -128,8 +142,9 @@ def test_code_html_unknown_language_falls_back_to_text():
     audit = assert_no_live_danger(body, set(render.ALLOWED_TAGS))
     assert '<div class="codehilite">' in body
     assert "".join(audit.code_text).strip() == "x = '<script>alert(1)</script>'"
-    assert re.search(r'<div class="codehilite"><pre><span></span><code>x\n</code></pre></div>\s*</div>$',
-                     code_html("x", None))
+    assert re.search(
+        r'<div class="codehilite"><pre><span></span><code>x\n</code></pre></div>\s*</div>$', code_html("x", None)
+    )
 
 
 def test_code_html_highlights_a_known_language():
@@ -172,7 +187,9 @@ def test_render_from_8_threads_gives_identical_results():
 @pytest.mark.parametrize("module", ["render", "safe_markdown", "answer_parts", "fences", "defang"])
 def test_import_is_cheap(module):
     """The output modules load markdown, nh3 and pygments on first use, never on import."""
-    code = (f"import sys, dataoorts_magic.display.{module}; "
-            "print(sorted(m for m in ('markdown', 'nh3', 'pygments') if m in sys.modules))")
+    code = (
+        f"import sys, dataoorts_magic.display.{module}; "
+        "print(sorted(m for m in ('markdown', 'nh3', 'pygments') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

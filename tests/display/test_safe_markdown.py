@@ -3,12 +3,21 @@
 Every payload of ``xss_corpus`` goes through ``to_safe_markdown`` and is rendered with raw HTML
 passing, by Python-Markdown and by mistune; nothing live may come out of either.
 """
+
 from __future__ import annotations
 
 import pytest
 from support.xss_corpus import (
-    IN_CODE, MARKDOWN_TAGS, NORMAL, XSS, Audit, assert_no_live_danger, fuzz_documents, mistune_markdown,
-    python_markdown, url_scheme,
+    IN_CODE,
+    MARKDOWN_TAGS,
+    NORMAL,
+    XSS,
+    Audit,
+    assert_no_live_danger,
+    fuzz_documents,
+    mistune_markdown,
+    python_markdown,
+    url_scheme,
 )
 
 from dataoorts_magic.display.safe_markdown import to_safe_markdown
@@ -31,8 +40,10 @@ def test_safe_markdown_payload_in_code_stays_visible(name):
 
 
 def test_safe_markdown_shows_raw_html_as_text():
-    for rendered in (python_markdown(to_safe_markdown("Say <b>hi</b> & bye")),
-                     mistune_markdown(to_safe_markdown("Say <b>hi</b> & bye"))):
+    for rendered in (
+        python_markdown(to_safe_markdown("Say <b>hi</b> & bye")),
+        mistune_markdown(to_safe_markdown("Say <b>hi</b> & bye")),
+    ):
         audit = Audit(rendered)
         assert [t for t, _ in audit.tags] == ["p"]
         assert "".join(audit.text).strip() == "Say <b>hi</b> & bye"
@@ -58,8 +69,7 @@ def test_safe_markdown_renders_like_the_original():
         original, ours = Audit(render_md(text)), Audit(render_md(safe))
         assert [t for t, _ in ours.tags if t != "a"] == [t for t, _ in original.tags if t != "a"]
         assert "".join(ours.code_text) == "".join(original.code_text)
-        assert "".join(ours.text).replace("<https://example.com>", "https://example.com") == \
-            "".join(original.text)
+        assert "".join(ours.text).replace("<https://example.com>", "https://example.com") == "".join(original.text)
 
 
 def test_safe_markdown_fences_are_whole_and_closed():

@@ -11,6 +11,7 @@ kernels are deleted afterwards. Screenshots of every step go to ``artifacts/scre
 - model output that is a corpus of XSS payloads (from a scripted loopback endpoint), run,
   saved and reopened: nothing executes either time, and the payloads are visible as text.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from support.held_endpoint import HeldEndpoint
 from support.lab_page import CHROMIUM, CHROMIUM_ARGS, REPO, open_notebook, run_all, save, screenshot, wait_until_ran
 from support.lab_server import JupyterLab, poll
@@ -81,8 +81,7 @@ XSS_CORPUS = "# Payloads\n\n" + "\n\n".join(XSS_PAYLOADS) + "\n"
 SHOWN_AS_TEXT = [XSS_PAYLOADS[0], XSS_PAYLOADS[1], XSS_PAYLOADS[2], XSS_PAYLOADS[9]]
 # A control output that *does* run (JupyterLab trusts outputs of the session and of notebooks it
 # saved): it proves the marker hook works on the first run and again on reopening.
-CONTROL = ("<div class='xss-control'>control <img src='data:,' "
-           "onerror=\"top.postMessage('ctl:ran','*')\"></div>")
+CONTROL = "<div class='xss-control'>control <img src='data:,' onerror=\"top.postMessage('ctl:ran','*')\"></div>"
 # Anything live in an answer: elements that run or load code, handler attributes, script URLs.
 DOM_CHECK = """() => {
   const bad = [];
@@ -98,7 +97,8 @@ DOM_CHECK = """() => {
       if (['href', 'src', 'action', 'formaction', 'xlink:href', 'data'].includes(name)) {
         let scheme;  // the scheme the browser would use, after its own URL parsing
         try { scheme = new URL(a.value, document.baseURI).protocol; } catch (e) { scheme = 'invalid'; }
-        if (!['http:', 'https:', 'mailto:', 'invalid'].includes(scheme)) bad.push(el.localName + ' ' + a.name + '=' + a.value);
+        if (!['http:', 'https:', 'mailto:', 'invalid'].includes(scheme))
+          bad.push(el.localName + ' ' + a.name + '=' + a.value);
       }
     }
   }
@@ -111,8 +111,12 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-root")
     shutil.copytree(REPO / "notebooks", root, dirs_exist_ok=True)
     private = tmp_path_factory.mktemp("lab-private")
-    server = JupyterLab(root, private, REPO / "artifacts" / "jupyterlab.log",
-                        env={"DATAOORTS_MAGIC_HOME": str(private / "dataoorts-home")}).start()
+    server = JupyterLab(
+        root,
+        private,
+        REPO / "artifacts" / "jupyterlab.log",
+        env={"DATAOORTS_MAGIC_HOME": str(private / "dataoorts-home")},
+    ).start()
     try:
         yield server
     finally:
@@ -162,8 +166,9 @@ def workspace(name: str) -> str:
 def show(locator, block: str = "start") -> None:
     """Scroll ``locator`` into view (its top at the top, or centred), as a reader would, for a screenshot."""
     locator.evaluate("(el, block) => el.scrollIntoView({block})", block)
-    locator.page.wait_for_function("el => el.getBoundingClientRect().top < window.innerHeight",
-                                   arg=locator.element_handle())
+    locator.page.wait_for_function(
+        "el => el.getBoundingClientRect().top < window.innerHeight", arg=locator.element_handle()
+    )
 
 
 def visible_text(locator) -> str:
@@ -218,15 +223,18 @@ def endpoint_notebook(url: str, key: str, *sources: str):
     """A notebook whose first cell points the client at ``url`` with ``key`` and loads the extension."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    setup = (f'import os\nos.environ["DATAOORTS_API_URL"] = "{url}"\nos.environ["DATAOORTS_API_KEY"] = "{key}"\n'
-             "%load_ext dataoorts_magic")
+    setup = (
+        f'import os\nos.environ["DATAOORTS_API_URL"] = "{url}"\nos.environ["DATAOORTS_API_KEY"] = "{key}"\n'
+        "%load_ext dataoorts_magic"
+    )
     nb.cells = [nbformat.v4.new_code_cell(source) for source in (setup, *sources)]
     return nb
 
 
 def xss_notebook(url: str, key: str):
     return endpoint_notebook(
-        url, key,
+        url,
+        key,
         "%%llama\nShow me the corpus.",
         "%%llama -f text\nShow me the corpus verbatim.",
         "%%llama -f code\nShow me the first code block.",
@@ -240,9 +248,13 @@ def xss_notebook(url: str, key: str):
 
 def xss_answer(corpus: str) -> dict:
     usage = {"prompt_tokens": 12, "completion_tokens": 900, "total_tokens": 912}
-    return {"body": json.dumps({"errors": [], "messages": [], "success": True,
-                                "result": {"response": corpus, "usage": usage}}),
-            "status": 200, "content_type": "application/json"}
+    return {
+        "body": json.dumps(
+            {"errors": [], "messages": [], "success": True, "result": {"response": corpus, "usage": usage}}
+        ),
+        "status": 200,
+        "content_type": "application/json",
+    }
 
 
 def check_nothing_ran(page, phase: str, key: str) -> None:
@@ -279,9 +291,18 @@ def test_xss_answer_runs_nothing_live_or_after_save_and_reopen(lab, new_page):
     from dataoorts_magic.offline.server import OfflineServer
 
     key = "sk-test-" + secrets.token_hex(8)
-    failure = {"body": json.dumps({"success": False, "result": None, "messages": [], "errors": [
-        {"code": 5006, "message": f"<img src=x onerror=\"{hit('error')}\"> is not allowed"}]}),
-        "status": 400, "content_type": "application/json"}
+    failure = {
+        "body": json.dumps(
+            {
+                "success": False,
+                "result": None,
+                "messages": [],
+                "errors": [{"code": 5006, "message": f'<img src=x onerror="{hit("error")}"> is not allowed'}],
+            }
+        ),
+        "status": 400,
+        "content_type": "application/json",
+    }
     script = [xss_answer(XSS_CORPUS)] * 4 + [failure]
     name = "xss.ipynb"
     with OfflineServer(api_key=key, script=script).start() as endpoint:
@@ -372,8 +393,9 @@ def test_panel_sends_with_the_slider_value_while_the_kernel_stays_usable(lab, ne
         expect(answer).to_be_visible()
         assert "temperature: 0.7" in visible_text(answer.locator("ul"))
         footer = panel.locator(".widget-output .dataoorts-footer")
-        assert re.match(r"^meta/llama-3\.1-8b-instruct · \d+ → \d+ tokens · \$\d\.\d+ · \d+\.\d\d s$",
-                        visible_text(footer)), visible_text(footer)
+        assert re.match(
+            r"^meta/llama-3\.1-8b-instruct · \d+ → \d+ tokens · \$\d\.\d+ · \d+\.\d\d s$", visible_text(footer)
+        ), visible_text(footer)
         expect(panel.locator(".dataoorts-totals")).to_contain_text("Totals: 1 request ·")
         expect(send).to_be_enabled()
         assert offline.requests[-1]["body"]["data"]["temperature"] == 0.7

@@ -1,4 +1,5 @@
 """The ``dataoorts-magic`` command as a user runs it: ``serve`` and ``demo``."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,12 @@ def free_port() -> int:
 
 def test_serve_speaks_the_api_until_stopped():
     port = free_port()
-    proc = subprocess.Popen([*COMMAND, "serve", "--port", str(port), "--api-key", "k-serve"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*COMMAND, "serve", "--port", str(port), "--api-key", "k-serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         first = proc.stdout.readline()  # printed once the socket is listening
         assert f"http://127.0.0.1:{port}/api/v1" in first
@@ -43,8 +48,9 @@ def test_demo_runs_the_quickstart_offline_and_says_where_it_wrote(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATAOORTS_")}
     env["DATAOORTS_MAGIC_HOME"] = str(tmp_path / "home")
     out = tmp_path / "demo"
-    done = subprocess.run([*COMMAND, "demo", "--out", str(out)], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=300)
+    done = subprocess.run(
+        [*COMMAND, "demo", "--out", str(out)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     executed, html_copy = out / "quickstart.ipynb", out / "quickstart.html"
     assert str(executed) in done.stdout and str(html_copy) in done.stdout

@@ -7,6 +7,7 @@ stays out of the repo), with no ``DATAOORTS_*`` variable set and its own
 the checks of what a reader sees: every answer came from the offline endpoint and says so
 in its footer, and each notebook shows what it is there to teach.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -77,8 +78,9 @@ def executed(tmp_path_factory):
             workdir = tmp_path_factory.mktemp(path.stem)
             shutil.copytree(path.parent, workdir, dirs_exist_ok=True)
             nb = nbformat.read(workdir / path.name, as_version=4)
-            NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                           resources={"metadata": {"path": str(workdir)}}).execute()
+            NotebookClient(
+                nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+            ).execute()
             done[path.name] = nb
         return done[path.name]
 
@@ -115,8 +117,11 @@ def test_notebook_runs_offline_and_every_answer_says_so(path, executed):
         expected = 1 if "batch" in answer["metadata"]["dataoorts_magic"] else len(made)
         assert len(shown) == expected and all(" · offline" in footer for footer in shown), shown
     for cell in nb.cells:
-        errors = [o for o in outputs(cell) if o["output_type"] == "error"
-                  or (o.get("name") == "stderr" and "Error" in o.get("text", ""))]
+        errors = [
+            o
+            for o in outputs(cell)
+            if o["output_type"] == "error" or (o.get("name") == "stderr" and "Error" in o.get("text", ""))
+        ]
         if tagged(cell, "raises-exception"):
             # The failure a cell is there to show: one line that says what to do, no traceback.
             assert len(errors) == 1 and errors[0]["output_type"] == "stream", cell.source
@@ -154,8 +159,11 @@ def test_conversations_resend_history_then_cache_replay_and_budget(executed):
     first, second = cell_outputs(nb, "%%llama -c tutor")
     assert "**messages**: 2 (system, user)" in plain(first)
     assert "**messages**: 4 (system, user, assistant, user)" in plain(second)  # the turn carried the history
-    prompt_tokens = [o["metadata"]["dataoorts_magic"]["usage"]["prompt_tokens"] for o in first + second
-                     if "dataoorts_magic" in o.get("metadata", {})]
+    prompt_tokens = [
+        o["metadata"]["dataoorts_magic"]["usage"]["prompt_tokens"]
+        for o in first + second
+        if "dataoorts_magic" in o.get("metadata", {})
+    ]
     assert prompt_tokens[1] > 5 * prompt_tokens[0]
     assert "written to tutor.md" in plain(cell_outputs(nb, "%llama_history tutor --export")[0])
     assert "top-level keys in tutor.json" in text_of(nb)
@@ -178,8 +186,14 @@ def test_teaching_parameters_compares_values_side_by_side_and_opens_the_panel(ex
     sent = [m["params"].get("temperature") for m in provenance(temperatures[0])]
     assert sent == [0, 0.6, 1.5]
     page = temperatures[0]["data"]["text/html"]
-    assert all(f"temperature={v}" in page for v in ("0", "0.6", "1.5")) and page.count("<div class=\"dataoorts-answer\">") == 3
-    for start, param in (("%%llama -t 1.2 --compare top_p", "top_p"), ("%%llama --compare frequency", "frequency_penalty")):
+    assert (
+        all(f"temperature={v}" in page for v in ("0", "0.6", "1.5"))
+        and page.count('<div class="dataoorts-answer">') == 3
+    )
+    for start, param in (
+        ("%%llama -t 1.2 --compare top_p", "top_p"),
+        ("%%llama --compare frequency", "frequency_penalty"),
+    ):
         (outs,) = cell_outputs(nb, start)
         assert all(param in m["params"] for m in provenance(outs[0]))
     refused = plain(cell_outputs(nb, "%%llama --compare top_k=1,80")[0])
@@ -187,8 +201,9 @@ def test_teaching_parameters_compares_values_side_by_side_and_opens_the_panel(ex
     (panel,) = cell_outputs(nb, "%llama_panel")
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in panel)
     # The worked table of temperatures: at T=0 the best word has it all, at T=3 it has about a quarter.
-    (table,) = [o["data"]["text/plain"] for c in nb.cells if c.source.startswith('percent_table({f"T=')
-                for o in outputs(c)]
+    (table,) = [
+        o["data"]["text/plain"] for c in nb.cells if c.source.startswith('percent_table({f"T=') for o in outputs(c)
+    ]
     assert table.split("\n")[1].split() == ["mat", "100.0", "97.8", "68.1", "50.2", "38.9", "26.4"]
 
 

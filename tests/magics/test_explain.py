@@ -1,11 +1,12 @@
 """%llama_explain after real exceptions in a real InteractiveShell, over HTTP to the loopback endpoint."""
+
 from __future__ import annotations
 
 import sys
 
 import pytest
-
 from support.shell import KEY, everything_shown, run
+
 from dataoorts_magic.magics import explain
 
 

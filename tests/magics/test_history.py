@@ -1,17 +1,17 @@
 """%llama_history and %llama_usage in a real InteractiveShell, over HTTP to the loopback endpoint."""
+
 from __future__ import annotations
 
 import json
 import re
 
 import pytest
-
 from support.shell import run
+
+from dataoorts_magic.display.response import Usage
+from dataoorts_magic.params import cost, format_cost
 from dataoorts_magic.pipeline.budget import Spending
 from dataoorts_magic.pipeline.log import ExchangeLog
-from dataoorts_magic.params import cost
-from dataoorts_magic.params import format_cost
-from dataoorts_magic.display.response import Usage
 
 DEFAULT = "meta/llama-3.1-8b-instruct"
 
@@ -34,7 +34,7 @@ def table_rows(text: str) -> list[list[str]]:
     """The rows of a Table's plain-text rendering, split into cells."""
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if set(line.replace(" ", "")) == {"-"})
-    return [re.split(r"\s{2,}", line.strip()) for line in lines[start + 1:] if re.search(r"\s{2,}", line)]
+    return [re.split(r"\s{2,}", line.strip()) for line in lines[start + 1 :] if re.search(r"\s{2,}", line)]
 
 
 def test_history_lists_conversations_with_turn_counts(ip, online):
@@ -51,7 +51,7 @@ def test_history_lists_conversations_with_turn_counts(ip, online):
 
 def test_transcript_shows_every_turn_with_usage_and_is_sanitized(ip, online):
     run(ip, '%%llama -c -s "Be kind." -n 300 -o r1\nWhat is <script>alert(1)</script> doing here?')
-    run(ip, '%%llama -c -n 300 -o r2\nAnd <img src=x onerror=alert(2)>?')
+    run(ip, "%%llama -c -n 300 -o r2\nAnd <img src=x onerror=alert(2)>?")
     r1, r2 = ip.user_ns["r1"], ip.user_ns["r2"]
     result, cap = run(ip, "%llama_history default")
     assert result.success
@@ -108,15 +108,20 @@ def test_export_markdown_and_json(ip, online, tmp_path):
     assert result.success, cap.stderr
     data = json.loads(json_path.read_text())
     assert data["conversation"] == "lesson" and data["system"] == "Be brief."
-    assert data["messages"] == [{"role": "system", "content": "Be brief."},
-                                {"role": "user", "content": "What is a <b>mode</b>?"},
-                                {"role": "assistant", "content": r1.text},
-                                {"role": "user", "content": "Give an example."},
-                                {"role": "assistant", "content": r2.text}]
+    assert data["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "What is a <b>mode</b>?"},
+        {"role": "assistant", "content": r1.text},
+        {"role": "user", "content": "Give an example."},
+        {"role": "assistant", "content": r2.text},
+    ]
     first, second = data["turns"]
     assert first["params"] == {"max_tokens": 60, "temperature": 0.2} and second["params"] == {"max_tokens": 60}
-    assert first["usage"] == {"prompt_tokens": r1.usage.prompt_tokens,
-                              "completion_tokens": r1.usage.completion_tokens, "total_tokens": r1.usage.total_tokens}
+    assert first["usage"] == {
+        "prompt_tokens": r1.usage.prompt_tokens,
+        "completion_tokens": r1.usage.completion_tokens,
+        "total_tokens": r1.usage.total_tokens,
+    }
     assert first["model"] == DEFAULT and first["cost"] == pytest.approx(r1.cost)
     assert data["cost"] == pytest.approx(r1.cost + r2.cost)
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$", first["time"])
@@ -131,10 +136,18 @@ def test_export_refuses_other_suffixes(ip, online, tmp_path):
 
 def test_usage_this_session_and_all_time(ip, online, tmp_path):
     earlier = ExchangeLog(tmp_path / "log.sqlite3")  # another kernel's exchanges, already in the log
-    earlier.record(model=DEFAULT, messages=[], params={}, answer="x", usage=Usage(100, 200, 300),
-                   cost=cost(DEFAULT, 100, 200), session="earlier")
-    earlier.record(model="other/model", messages=[], params={}, answer="y", usage=Usage(10, 20, 30),
-                   cost=None, session="earlier")
+    earlier.record(
+        model=DEFAULT,
+        messages=[],
+        params={},
+        answer="x",
+        usage=Usage(100, 200, 300),
+        cost=cost(DEFAULT, 100, 200),
+        session="earlier",
+    )
+    earlier.record(
+        model="other/model", messages=[], params={}, answer="y", usage=Usage(10, 20, 30), cost=None, session="earlier"
+    )
     earlier.record(model=DEFAULT, messages=[], params={}, error="RateLimitError: slow down", session="earlier")
 
     run(ip, "%%llama -n 30 -o r1\nFirst")
@@ -146,15 +159,22 @@ def test_usage_this_session_and_all_time(ip, online, tmp_path):
     r1, r2 = ip.user_ns["r1"], ip.user_ns["r2"]
     prompt = r1.usage.prompt_tokens + r2.usage.prompt_tokens
     completion = r1.usage.completion_tokens + r2.usage.completion_tokens
-    spent = cost(DEFAULT, r1.usage.prompt_tokens, r1.usage.completion_tokens) + \
-        cost(DEFAULT, r2.usage.prompt_tokens, r2.usage.completion_tokens)
+    spent = cost(DEFAULT, r1.usage.prompt_tokens, r1.usage.completion_tokens) + cost(
+        DEFAULT, r2.usage.prompt_tokens, r2.usage.completion_tokens
+    )
 
     result, cap = run(ip, "%llama_usage")
     assert result.success
     rows = {(r[0], r[1]): r[2:] for r in table_rows(plain(cap))}
     assert rows[("this session", DEFAULT)] == ["4", "1", "1", f"{prompt:,}", f"{completion:,}", format_cost(spent)]
-    assert rows[("all time", DEFAULT)] == ["6", "1", "2", f"{prompt + 100:,}", f"{completion + 200:,}",
-                                           format_cost(spent + cost(DEFAULT, 100, 200))]
+    assert rows[("all time", DEFAULT)] == [
+        "6",
+        "1",
+        "2",
+        f"{prompt + 100:,}",
+        f"{completion + 200:,}",
+        format_cost(spent + cost(DEFAULT, 100, 200)),
+    ]
     assert rows[("all time", "other/model")] == ["1", "0", "0", "10", "20", "$0 + unknown"]  # no price known
     assert rows[("all time", "total")][:5] == ["7", "1", "2", f"{prompt + 110:,}", f"{completion + 220:,}"]
     assert str(tmp_path / "log.sqlite3") in plain(cap)

@@ -1,11 +1,12 @@
 """%%llama and %llama in a real InteractiveShell, over HTTP to the bundled endpoint on loopback."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
-
 from support.shell import KEY, KEY_FINGERPRINT, everything_shown, run
+
 from dataoorts_magic.params import PARAMS, models
 
 DEFAULT = "meta/llama-3.1-8b-instruct"
@@ -19,9 +20,15 @@ def test_cell_sends_the_documented_request(ip, online):
     result, cap = run(ip, "%%llama -t 0.2 --top-k 5\nHello there")
     assert result.success, cap.stderr
     req = online.requests[-1]
-    assert req["body"] == {"model": DEFAULT, "data": {
-        "messages": [{"role": "user", "content": "Hello there"}],
-        "max_tokens": 512, "temperature": 0.2, "top_k": 5}}
+    assert req["body"] == {
+        "model": DEFAULT,
+        "data": {
+            "messages": [{"role": "user", "content": "Hello there"}],
+            "max_tokens": 512,
+            "temperature": 0.2,
+            "top_k": 5,
+        },
+    }
     assert req["headers"]["authorization"] == KEY_FINGERPRINT
     assert req["headers"]["content-type"] == "application/json"
 
@@ -44,13 +51,21 @@ def test_only_max_tokens_is_sent_when_nothing_is_set(ip, online):
     assert set(last_body(online)["data"]) == {"messages", "max_tokens"}
 
 
-@pytest.mark.parametrize("flag, name, value", [
-    ("-t 1.5", "temperature", 1.5), ("--temperature=0", "temperature", 0.0),
-    ("--top-p 0.9", "top_p", 0.9), ("--top-k 50", "top_k", 50), ("-n 100", "max_tokens", 100),
-    ("--max-tokens 8000", "max_tokens", 8000), ("--seed 9999999999", "seed", 9999999999),
-    ("--repetition-penalty 1.1", "repetition_penalty", 1.1),
-    ("--frequency-penalty 2", "frequency_penalty", 2.0), ("--presence-penalty 0", "presence_penalty", 0.0),
-])
+@pytest.mark.parametrize(
+    "flag, name, value",
+    [
+        ("-t 1.5", "temperature", 1.5),
+        ("--temperature=0", "temperature", 0.0),
+        ("--top-p 0.9", "top_p", 0.9),
+        ("--top-k 50", "top_k", 50),
+        ("-n 100", "max_tokens", 100),
+        ("--max-tokens 8000", "max_tokens", 8000),
+        ("--seed 9999999999", "seed", 9999999999),
+        ("--repetition-penalty 1.1", "repetition_penalty", 1.1),
+        ("--frequency-penalty 2", "frequency_penalty", 2.0),
+        ("--presence-penalty 0", "presence_penalty", 0.0),
+    ],
+)
 def test_each_parameter_flag_is_sent_inside_data(ip, online, flag, name, value):
     result, cap = run(ip, f"%%llama {flag}\nHi")
     assert result.success, cap.stderr
@@ -92,17 +107,20 @@ def test_out_of_range_values_are_refused_before_sending(ip, online, name, bad, l
     assert online.count == before
 
 
-@pytest.mark.parametrize("cell, words", [
-    ("%%llama -t warm\nHi", ["temperature", "'warm'", "number"]),
-    ("%%llama --top-k 2.5\nHi", ["top_k", "whole number"]),
-    ("%%llama -f yaml\nHi", ["invalid choice", "yaml"]),
-    ("%%llama --bogus\nHi", ["--bogus"]),
-    ("%%llama -q\nHi", ["-o VAR"]),
-    ("%%llama -o 2x\nHi", ["not a variable name"]),
-    ("%%llama\n   ", ["prompt is empty"]),
-    ("%%llama -m meta/llama-guard-3-8b --top-k 3\nHi", ["top_k", "meta/llama-guard-3-8b"]),
-    ("%%llama -m deepseek-ai/deepseek-math-7b-instruct -n 5000\nHi", ["max_tokens", "from 1 to 4096"]),
-])
+@pytest.mark.parametrize(
+    "cell, words",
+    [
+        ("%%llama -t warm\nHi", ["temperature", "'warm'", "number"]),
+        ("%%llama --top-k 2.5\nHi", ["top_k", "whole number"]),
+        ("%%llama -f yaml\nHi", ["invalid choice", "yaml"]),
+        ("%%llama --bogus\nHi", ["--bogus"]),
+        ("%%llama -q\nHi", ["-o VAR"]),
+        ("%%llama -o 2x\nHi", ["not a variable name"]),
+        ("%%llama\n   ", ["prompt is empty"]),
+        ("%%llama -m meta/llama-guard-3-8b --top-k 3\nHi", ["top_k", "meta/llama-guard-3-8b"]),
+        ("%%llama -m deepseek-ai/deepseek-math-7b-instruct -n 5000\nHi", ["max_tokens", "from 1 to 4096"]),
+    ],
+)
 def test_malformed_input_is_one_line_and_nothing_is_sent(ip, online, cell, words):
     before = online.count
     result, cap = run(ip, cell)
@@ -116,7 +134,10 @@ def test_malformed_input_is_one_line_and_nothing_is_sent(ip, online, cell, words
 
 def test_interpolation_and_raw(ip, online):
     ip.user_ns.update(topic="entropy", person={"name": "Ada"}, items=["x", "y"])
-    run(ip, '%%llama -s "Talk to {person[\'name\']}."\nExplain {topic} with {items[1]}; keep {"json": 1} and {{braces}}.')
+    run(
+        ip,
+        '%%llama -s "Talk to {person[\'name\']}."\nExplain {topic} with {items[1]}; keep {"json": 1} and {{braces}}.',
+    )
     messages = last_body(online)["data"]["messages"]
     assert messages[0]["content"] == "Talk to Ada."
     assert messages[1]["content"] == 'Explain entropy with y; keep {"json": 1} and {braces}.'
@@ -231,7 +252,10 @@ def test_offline_mode_needs_no_key(ip):
     assert result.success, cap.stderr
     footer = cap.outputs[0].data["text/plain"].rsplit("\n-- ", 1)[1]
     assert "offline" in footer
-    assert "not from a model" in cap.outputs[0].data["text/plain"].lower() or "offline endpoint" in cap.outputs[0].data["text/plain"]
+    assert (
+        "not from a model" in cap.outputs[0].data["text/plain"].lower()
+        or "offline endpoint" in cap.outputs[0].data["text/plain"]
+    )
     assert cap.outputs[0].metadata["dataoorts_magic"]["offline"] is True
 
 
@@ -257,7 +281,9 @@ def test_precedence_flag_over_session_over_environment_over_default(ip, online, 
     assert re.search(r"api key\s+set", table) and KEY not in table
     ip.run_line_magic("llama_config", "--reset")
     run(ip, "%%llama\nHi")
-    assert last_body(online)["model"] == "meta/llama-3.1-70b-instruct" and "temperature" not in last_body(online)["data"]
+    assert (
+        last_body(online)["model"] == "meta/llama-3.1-70b-instruct" and "temperature" not in last_body(online)["data"]
+    )
 
 
 def test_config_magic_sets_traits(ip, online):
@@ -267,14 +293,17 @@ def test_config_magic_sets_traits(ip, online):
     assert re.search(r"temperature\s+0\.25\s+config", repr(ip.run_line_magic("llama_config", "")))
 
 
-@pytest.mark.parametrize("line, words", [
-    ("temperature=9", ["temperature", "9", "from 0 to 5"]),
-    ("max_tokens=0", ["max_tokens", "from 1 to 8000"]),
-    ("colour=red", ["unknown setting", "colour"]),
-    ("stream=maybe", ["stream", "on or off"]),
-    ("cache=sometimes", ["cache", "off, on, replay"]),
-    ("temperature", ["name=value"]),
-])
+@pytest.mark.parametrize(
+    "line, words",
+    [
+        ("temperature=9", ["temperature", "9", "from 0 to 5"]),
+        ("max_tokens=0", ["max_tokens", "from 1 to 8000"]),
+        ("colour=red", ["unknown setting", "colour"]),
+        ("stream=maybe", ["stream", "on or off"]),
+        ("cache=sometimes", ["cache", "off, on, replay"]),
+        ("temperature", ["name=value"]),
+    ],
+)
 def test_llama_config_refuses_bad_values_and_changes_nothing(ip, magics, line, words):
     result, cap = run(ip, f"%llama_config top_k=3 {line}")
     assert not result.success
@@ -314,9 +343,22 @@ def test_llama_key_prompts_hidden_and_never_shows_it(ip, server, monkeypatch):
 
 def test_help_lists_every_option(ip):
     doc = ip.magics_manager.registry["LlamaMagics"].llama.__doc__
-    for flag in ("--system", "--model", "--temperature", "--top-p", "--top-k", "--max-tokens", "--seed",
-                 "--repetition-penalty", "--frequency-penalty", "--presence-penalty", "--out", "--format",
-                 "--quiet", "--raw"):
+    for flag in (
+        "--system",
+        "--model",
+        "--temperature",
+        "--top-p",
+        "--top-k",
+        "--max-tokens",
+        "--seed",
+        "--repetition-penalty",
+        "--frequency-penalty",
+        "--presence-penalty",
+        "--out",
+        "--format",
+        "--quiet",
+        "--raw",
+    ):
         assert flag in doc
     assert "%%llama" in doc
 
@@ -343,7 +385,6 @@ def test_unload_and_reload_leave_one_registration(ip, online):
 
 def test_a_model_name_with_markup_stays_text_in_every_part_of_the_display(ip, scripted):
     import markdown
-
     from support.scripted_server import ok
 
     hostile = "<img src=x onerror=alert(1)>[x](javascript:alert(1))"

@@ -1,15 +1,16 @@
 """Every way the endpoint can fail, as a %%llama user sees it: requests made, wait, message, cell state, key."""
+
 from __future__ import annotations
 
+import itertools
 import re
 import signal
 import threading
 import time
 
 import pytest
-
-from support.shell import KEY, everything_shown, run
 from support.scripted_server import Answer, fail, free_port, ok
+from support.shell import KEY, everything_shown, run
 
 HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 
@@ -33,8 +34,13 @@ CASES = [
     ("success false on 200", [fail(200, 5006, "Bad input")], 1, False, ["5006"]),
     ("no result", [Answer(200, {"success": True, "errors": []})], 1, False, ["could not be read"]),
     ("recovery after two 503s", [fail(503, 3040, "busy"), fail(503, 3040, "busy"), ok("Fine now")], 3, True, []),
-    ("dropped mid-body, then ok", [Answer(200, {"success": True, "result": {"response": "x" * 500}}, drop_after=40),
-                                   ok("Second try")], 2, True, []),
+    (
+        "dropped mid-body, then ok",
+        [Answer(200, {"success": True, "result": {"response": "x" * 500}}, drop_after=40), ok("Second try")],
+        2,
+        True,
+        [],
+    ),
 ]
 
 
@@ -71,7 +77,7 @@ def test_429_without_retry_after_backs_off_and_gives_up_with_a_wait_hint(ip, scr
     result, cap = run(ip, "%%llama\nHello")
     assert len(scripted.requests) == 3 and not result.success
     assert "Rate limited" in cap.stderr and "Wait" in cap.stderr
-    gaps = [b.time - a.time for a, b in zip(scripted.requests, scripted.requests[1:])]
+    gaps = [b.time - a.time for a, b in itertools.pairwise(scripted.requests)]
     assert gaps[0] >= 0.3 and gaps[1] >= 0.6  # 0.5 s then 1 s, less at most a quarter of jitter
 
 

@@ -1,4 +1,5 @@
 """The offline endpoint against its contract (INTERFACE.md sections 1 and 6), over real loopback HTTP."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,17 +17,19 @@ from pathlib import Path
 import pytest
 import requests
 
-from dataoorts_magic.offline.server import OfflineServer, count_tokens, fingerprint, start_offline
-from dataoorts_magic.offline.cli import add_serve_arguments
 from dataoorts_magic.offline.answers import cut_tokens, stream_pieces
+from dataoorts_magic.offline.cli import add_serve_arguments
 from dataoorts_magic.offline.schema import INPUT_SCHEMA, validate
+from dataoorts_magic.offline.server import OfflineServer, count_tokens, fingerprint, start_offline
 
 KEY = "test-key-123"
 MODEL = "meta/llama-3.1-8b-instruct"
-AUTH_FAILURE = (b'{"errors":[{"code":10000,"message":"Authentication error"}],'
-                b'"messages":[],"result":null,"success":false}')
-REFERENCE_SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "reference" / \
-    "workers-ai-llama-3.1-8b-instruct.input-schema.json"
+AUTH_FAILURE = (
+    b'{"errors":[{"code":10000,"message":"Authentication error"}],"messages":[],"result":null,"success":false}'
+)
+REFERENCE_SCHEMA = (
+    Path(__file__).resolve().parents[3] / "shared" / "reference" / "workers-ai-llama-3.1-8b-instruct.input-schema.json"
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +68,12 @@ def failed(resp, status=400) -> tuple[int, str]:
 
 # -- the success envelope --------------------------------------------------------------------------
 
+
 def test_success_envelope_and_usage_arithmetic(http, server):
-    messages = [{"role": "system", "content": "You are terse."},
-                {"role": "user", "content": "Name three <b>prime</b> numbers, please."}]
+    messages = [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "Name three <b>prime</b> numbers, please."},
+    ]
     resp = post(http, server.url, {"messages": messages, "max_tokens": 512})
     envelope = resp.json()
     assert resp.headers["Content-Type"] == "application/json"
@@ -82,12 +88,18 @@ def test_success_envelope_and_usage_arithmetic(http, server):
 
 
 def test_answer_is_labelled_markdown_that_echoes_the_request(http, server):
-    text = ok(post(http, server.url, chat("Name three <b>prime</b> numbers.", temperature=0.2, seed=9,
-                                          max_tokens=512)))["response"]
+    text = ok(
+        post(http, server.url, chat("Name three <b>prime</b> numbers.", temperature=0.2, seed=9, max_tokens=512))
+    )["response"]
     assert text.startswith("## ")
     assert "dataoorts-magic offline endpoint" in text and "not from a language model" in text
-    for bullet in (f"- **model**: `{MODEL}`", "- **temperature**: 0.2", "- **seed**: 9",
-                   "- **max_tokens**: 512", "- **messages**: 1 (user)"):
+    for bullet in (
+        f"- **model**: `{MODEL}`",
+        "- **temperature**: 0.2",
+        "- **seed**: 9",
+        "- **max_tokens**: 512",
+        "- **messages**: 1 (user)",
+    ):
         assert bullet in text
     assert "| word | count | weight |\n|---|---|---|" in text
     assert "```python\n" in text
@@ -105,8 +117,11 @@ def test_tokenizer_cut_and_stream_pieces():
 
 # -- the key ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("header", [None, "", "Basic dGVzdA==", "Bearer", "Bearer ", "Bearer wrong-key",
-                                    f"Token {KEY}", f"Bearer {KEY} extra"])
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Basic dGVzdA==", "Bearer", "Bearer ", "Bearer wrong-key", f"Token {KEY}", f"Bearer {KEY} extra"],
+)
 def test_bearer_key_required_and_checked(http, server, header):
     headers = {} if header is None else {"Authorization": header}
     resp = http.post(server.url, json={"model": MODEL, "data": chat()}, headers=headers, timeout=10)
@@ -120,8 +135,9 @@ def test_auth_is_checked_before_the_body(http, server):
 
 
 def test_scheme_is_case_insensitive(http, server):
-    resp = http.post(server.url, json={"model": MODEL, "data": chat()},
-                     headers={"Authorization": f"bearer {KEY}"}, timeout=10)
+    resp = http.post(
+        server.url, json={"model": MODEL, "data": chat()}, headers={"Authorization": f"bearer {KEY}"}, timeout=10
+    )
     assert resp.status_code == 200
 
 
@@ -133,6 +149,7 @@ def test_server_without_key_accepts_any_bearer_token(http):
 
 # -- routing, body and model -----------------------------------------------------------------------
 
+
 def test_other_paths_and_methods(http, server):
     base = server.url.rsplit("/api/v1", 1)[0]
     assert failed(http.post(base + "/api/v2", json={}, timeout=10), 404)[0] == 7000
@@ -141,19 +158,26 @@ def test_other_paths_and_methods(http, server):
     assert failed(resp, 405)[0] == 7001 and resp.headers["Allow"] == "POST"
 
 
-@pytest.mark.parametrize("body, fragment", [
-    (b"{not json", "not valid JSON"),
-    (b"", "not valid JSON"),
-    (b'{"model": "m", "data": {"messages": [], "temperature": NaN}}', "not valid JSON"),
-    (b'[1, 2]', "'array' not in 'object'"),
-    (b'{"data": {"messages": []}}', "'model'"),
-    (b'{"model": 5, "data": {"messages": []}}', "Type mismatch of '/model', 'integer' not in 'string'"),
-    (b'{"model": "meta/llama-3.1-8b-instruct"}', "'data'"),
-    (b'{"model": "meta/llama-3.1-8b-instruct", "data": [1]}', "Type mismatch of '/data', 'array' not in 'object'"),
-])
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"", "not valid JSON"),
+        (b'{"model": "m", "data": {"messages": [], "temperature": NaN}}', "not valid JSON"),
+        (b"[1, 2]", "'array' not in 'object'"),
+        (b'{"data": {"messages": []}}', "'model'"),
+        (b'{"model": 5, "data": {"messages": []}}', "Type mismatch of '/model', 'integer' not in 'string'"),
+        (b'{"model": "meta/llama-3.1-8b-instruct"}', "'data'"),
+        (b'{"model": "meta/llama-3.1-8b-instruct", "data": [1]}', "Type mismatch of '/data', 'array' not in 'object'"),
+    ],
+)
 def test_malformed_bodies_are_bad_input(http, server, body, fragment):
-    resp = http.post(server.url, data=body, timeout=10,
-                     headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+    resp = http.post(
+        server.url,
+        data=body,
+        timeout=10,
+        headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+    )
     code, message = failed(resp)
     assert code == 5006 and fragment in message
 
@@ -171,9 +195,15 @@ def test_every_model_in_the_table_answers(http, server):
 
 # -- the input schema, both sides of every rule ----------------------------------------------------
 
-RANGES = [("temperature", 0, 5, False), ("top_p", 0, 2, False), ("top_k", 1, 50, True),
-          ("seed", 1, 9999999999, True), ("repetition_penalty", 0, 2, False),
-          ("frequency_penalty", 0, 2, False), ("presence_penalty", 0, 2, False)]
+RANGES = [
+    ("temperature", 0, 5, False),
+    ("top_p", 0, 2, False),
+    ("top_k", 1, 50, True),
+    ("seed", 1, 9999999999, True),
+    ("repetition_penalty", 0, 2, False),
+    ("frequency_penalty", 0, 2, False),
+    ("presence_penalty", 0, 2, False),
+]
 
 
 def _past(bound, direction, is_int):
@@ -211,20 +241,34 @@ MESSAGE_ERRORS = [
     ({"messages": ["hi"]}, "Type mismatch of '/messages/0', 'string' not in 'object'"),
     ({"messages": [{"role": "user"}]}, "Missing required property '/messages/0/content'"),
     ({"messages": [{"content": "x"}]}, "Missing required property '/messages/0/role'"),
-    ({"messages": [{"role": "user", "content": "a"}, {"role": 1, "content": "x"}]},
-     "Type mismatch of '/messages/1/role', 'integer' not in 'string'"),
-    ({"messages": [{"role": "user", "content": ["x"]}]},
-     "Type mismatch of '/messages/0/content', 'array' not in 'string'"),
-    ({"messages": [{"role": "user", "content": None}]},
-     "Type mismatch of '/messages/0/content', 'null' not in 'string'"),
+    (
+        {"messages": [{"role": "user", "content": "a"}, {"role": 1, "content": "x"}]},
+        "Type mismatch of '/messages/1/role', 'integer' not in 'string'",
+    ),
+    (
+        {"messages": [{"role": "user", "content": ["x"]}]},
+        "Type mismatch of '/messages/0/content', 'array' not in 'string'",
+    ),
+    (
+        {"messages": [{"role": "user", "content": None}]},
+        "Type mismatch of '/messages/0/content', 'null' not in 'string'",
+    ),
     ({"messages": [{"role": "user", "content": "x" * 131073}]}, "'/messages/0/content' is too long"),
 ]
 ACCEPTED = [
-    chat(top_k=3.0), chat(max_tokens=64.0), chat(seed=1e3),  # JSON Schema: 3.0 is an integer
-    chat(temperature=1), chat(stream=False), chat(functions=[]), chat(tools=[{"name": "x"}]),
-    chat(image="abc"), chat(image=[1, 2]), chat(image=None),
+    chat(top_k=3.0),
+    chat(max_tokens=64.0),
+    chat(seed=1e3),  # JSON Schema: 3.0 is an integer
+    chat(temperature=1),
+    chat(stream=False),
+    chat(functions=[]),
+    chat(tools=[{"name": "x"}]),
+    chat(image="abc"),
+    chat(image=[1, 2]),
+    chat(image=None),
     chat(response_format={"type": "json"}, unknown=[1]),  # not in the schema: allowed, ignored
-    {"messages": []}, {"messages": [{"role": "user", "content": "x", "name": "ada", "extra": 1}]},
+    {"messages": []},
+    {"messages": [{"role": "user", "content": "x", "name": "ada", "extra": 1}]},
     {"messages": [{"role": "whatever", "content": ""}]},
     {"messages": [{"role": "user", "content": "x" * 131072}]},
 ]
@@ -243,8 +287,12 @@ def test_schema_accepts(http, server, data):
 
 
 def test_unknown_top_level_keys_are_ignored(http, server):
-    resp = http.post(server.url, json={"model": MODEL, "data": chat(), "extra": {"a": 1}},
-                     headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
+    resp = http.post(
+        server.url,
+        json={"model": MODEL, "data": chat(), "extra": {"a": 1}},
+        headers={"Authorization": f"Bearer {KEY}"},
+        timeout=10,
+    )
     assert resp.status_code == 200
 
 
@@ -253,14 +301,13 @@ def test_embedded_schema_is_the_reference_schema():
         pytest.skip("shared/reference is not beside the repository")
     reference = json.loads(REFERENCE_SCHEMA.read_text())
     reference.pop("$comment")
-    assert INPUT_SCHEMA == reference
+    assert reference == INPUT_SCHEMA
 
 
 def test_validator_agrees_with_jsonschema():
     jsonschema = pytest.importorskip("jsonschema")
     checker = jsonschema.Draft202012Validator(INPUT_SCHEMA)
-    bounds = [chat(**{n: v}) for n, lo, hi, i in RANGES
-              for v in (lo, hi, _past(lo, -1, i), _past(hi, 1, i))]
+    bounds = [chat(**{n: v}) for n, lo, hi, i in RANGES for v in (lo, hi, _past(lo, -1, i), _past(hi, 1, i))]
     cases = [{**chat(), **d} for d, _ in TYPE_ERRORS] + [d for d, _ in MESSAGE_ERRORS] + ACCEPTED + bounds
     for data in cases:
         assert (validate(data) is None) == checker.is_valid(data), data
@@ -274,6 +321,7 @@ def test_parameters_a_model_does_not_take_are_ignored(http, server):
 
 
 # -- max_tokens, seeds, json -----------------------------------------------------------------------
+
 
 def test_max_tokens_cuts_the_answer(http, server):
     full = ok(post(http, server.url, chat(seed=5, max_tokens=2000)))
@@ -302,8 +350,9 @@ def test_same_seed_same_answer_other_seed_or_temperature_other_answer(http, serv
 
 
 def test_json_prompt_gives_a_parseable_fenced_block(http, server):
-    text = ok(post(http, server.url, chat("Return a JSON object with three items.", seed=8,
-                                          max_tokens=512)))["response"]
+    text = ok(post(http, server.url, chat("Return a JSON object with three items.", seed=8, max_tokens=512)))[
+        "response"
+    ]
     block = re.search(r"```json\n(.*?)\n```", text, re.S)
     payload = json.loads(block.group(1))
     assert payload["source"] == "offline" and payload["prompt_words"] == 7
@@ -312,10 +361,11 @@ def test_json_prompt_gives_a_parseable_fenced_block(http, server):
 
 # -- streaming ---------------------------------------------------------------------------------------
 
+
 def _events(resp) -> list:
     lines = [line for line in resp.iter_lines() if line]
     assert all(line.startswith(b"data: ") for line in lines)
-    return [line[len(b"data: "):] for line in lines]
+    return [line[len(b"data: ") :] for line in lines]
 
 
 def test_stream_events_join_to_the_same_answer(http, server):
@@ -338,6 +388,7 @@ def test_stream_respects_max_tokens(http, server):
 
 # -- the connection and the stats ------------------------------------------------------------------
 
+
 def test_keep_alive_reuses_one_connection(server):
     host, port = server.url.split("//")[1].split("/")[0].split(":")
     conn = HTTPConnection(host, int(port), timeout=10)
@@ -355,8 +406,12 @@ def test_keep_alive_reuses_one_connection(server):
 
 def test_requests_are_recorded_with_the_key_redacted(http):
     with OfflineServer(api_key=KEY) as s:
-        http.post(s.url, json={"model": MODEL, "data": chat()}, timeout=10,
-                  headers={"Authorization": f"Bearer {KEY}", "X-Trace": "t1"})
+        http.post(
+            s.url,
+            json={"model": MODEL, "data": chat()},
+            timeout=10,
+            headers={"Authorization": f"Bearer {KEY}", "X-Trace": "t1"},
+        )
         http.post(s.url, data=b"{", headers={"Authorization": "Bearer other"}, timeout=10)
         first, second = s.requests
         assert first["status"] == 200 and first["body"] == {"model": MODEL, "data": chat()}
@@ -369,10 +424,15 @@ def test_requests_are_recorded_with_the_key_redacted(http):
 
 # -- fault injection ---------------------------------------------------------------------------------
 
+
 def test_script_overrides_in_order(http):
-    script = [{"status": 503, "code": 3040}, {"drop": True},
-              {"body": "<html>Bad gateway</html>", "status": 502, "content_type": "text/html"},
-              {"latency": 0.2}, {"status": 429}]
+    script = [
+        {"status": 503, "code": 3040},
+        {"drop": True},
+        {"body": "<html>Bad gateway</html>", "status": 502, "content_type": "text/html"},
+        {"latency": 0.2},
+        {"status": 429},
+    ]
     with OfflineServer(script=script) as s:
         assert failed(post(http, s.url, chat()), 503)[0] == 3040
         with pytest.raises(requests.exceptions.RequestException):
@@ -431,9 +491,15 @@ def test_fail_rate_is_reproducible_with_a_fault_seed():
     assert set(first) <= {200, 429, 503, 500, "drop"}
 
 
-@pytest.mark.parametrize("kind, status, content_type", [
-    ("429", 429, "application/json"), ("503", 503, "application/json"),
-    ("500", 500, "application/json"), ("502", 502, "text/html")])
+@pytest.mark.parametrize(
+    "kind, status, content_type",
+    [
+        ("429", 429, "application/json"),
+        ("503", 503, "application/json"),
+        ("500", 500, "application/json"),
+        ("502", 502, "text/html"),
+    ],
+)
 def test_each_fail_kind(http, kind, status, content_type):
     with OfflineServer(fail_rate=1, fail_kinds=[kind]) as s:
         resp = post(http, s.url, chat())
@@ -444,8 +510,7 @@ def test_each_fail_kind(http, kind, status, content_type):
             assert resp.headers["Retry-After"] == "1"
 
 
-@pytest.mark.parametrize("kwargs", [{"fail_rate": 1.5}, {"latency": -1}, {"rate_limit": 0},
-                                    {"fail_kinds": ["teapot"]}])
+@pytest.mark.parametrize("kwargs", [{"fail_rate": 1.5}, {"latency": -1}, {"rate_limit": 0}, {"fail_kinds": ["teapot"]}])
 def test_bad_fault_settings_are_refused(kwargs):
     with pytest.raises(ValueError):
         OfflineServer(**kwargs)
@@ -458,8 +523,14 @@ def test_concurrent_requests_are_served_in_parallel():
 
     def client(url):
         barrier.wait()
-        statuses.append(requests.post(url, json={"model": MODEL, "data": chat(max_tokens=4)},
-                                      headers={"Authorization": "Bearer k"}, timeout=10).status_code)
+        statuses.append(
+            requests.post(
+                url,
+                json={"model": MODEL, "data": chat(max_tokens=4)},
+                headers={"Authorization": "Bearer k"},
+                timeout=10,
+            ).status_code
+        )
 
     with OfflineServer(latency=0.25) as s:
         started = time.monotonic()
@@ -475,6 +546,7 @@ def test_concurrent_requests_are_served_in_parallel():
 
 
 # -- the process-wide instance and the command line ------------------------------------------------
+
 
 def test_start_offline_is_a_singleton_that_accepts_only_its_key(http):
     results = []
@@ -493,21 +565,38 @@ def test_start_offline_is_a_singleton_that_accepts_only_its_key(http):
 def test_serve_arguments():
     parser = add_serve_arguments(argparse.ArgumentParser())
     defaults = parser.parse_args([])
-    assert vars(defaults) == {"host": "127.0.0.1", "port": 8000, "latency": 0.0, "fail_rate": 0.0,
-                              "fail_kinds": ("429", "503", "500", "drop"), "rate_limit": None, "api_key": None}
-    args = parser.parse_args(["--port", "0", "--latency", "0.5", "--fail-rate", "0.2", "--rate-limit", "3",
-                              "--api-key", "k"])
+    assert vars(defaults) == {
+        "host": "127.0.0.1",
+        "port": 8000,
+        "latency": 0.0,
+        "fail_rate": 0.0,
+        "fail_kinds": ("429", "503", "500", "drop"),
+        "rate_limit": None,
+        "api_key": None,
+    }
+    args = parser.parse_args(
+        ["--port", "0", "--latency", "0.5", "--fail-rate", "0.2", "--rate-limit", "3", "--api-key", "k"]
+    )
     assert (args.port, args.latency, args.fail_rate, args.rate_limit, args.api_key) == (0, 0.5, 0.2, 3, "k")
-    for bad in (["--fail-rate", "2"], ["--rate-limit", "0"], ["--latency", "-1"], ["--port", "70000"],
-                ["--fail-kinds", "429,teapot"], ["--fail-kinds", ""]):
+    for bad in (
+        ["--fail-rate", "2"],
+        ["--rate-limit", "0"],
+        ["--latency", "-1"],
+        ["--port", "70000"],
+        ["--fail-kinds", "429,teapot"],
+        ["--fail-kinds", ""],
+    ):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
 
 
 def test_serve_runs_in_the_foreground_until_ctrl_c(http):
     secret = "sekrit-key-9"
-    proc = subprocess.Popen([sys.executable, "-m", "dataoorts_magic.offline.cli", "--port", "0", "--api-key", secret],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dataoorts_magic.offline.cli", "--port", "0", "--api-key", secret],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         banner = proc.stdout.readline() + proc.stdout.readline() + proc.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+/api/v1", banner).group(0)

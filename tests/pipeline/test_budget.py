@@ -1,13 +1,13 @@
 """budget=: a request whose worst case would pass the cap is refused before anything is sent."""
+
 from __future__ import annotations
 
 import pytest
-
 from support.shell import run
+
+from dataoorts_magic.params import cost, format_cost
 from dataoorts_magic.pipeline.budget import Spending
 from dataoorts_magic.pipeline.conversations import estimate_tokens
-from dataoorts_magic.params import cost
-from dataoorts_magic.params import format_cost
 
 DEFAULT = "meta/llama-3.1-8b-instruct"
 

@@ -1,9 +1,10 @@
 """%%llama -c: named conversations in a real InteractiveShell, over HTTP to the loopback endpoint."""
+
 from __future__ import annotations
 
 import pytest
-
 from support.shell import run
+
 from dataoorts_magic.pipeline.conversations import Conversation, Conversations, estimate_tokens, trim
 
 
@@ -31,24 +32,30 @@ def test_turns_two_and_three_send_the_system_prompt_earlier_turns_and_the_new_me
     result, cap1 = run(ip, '%%llama -c tutor -s "You are a patient tutor." -n 60\nWhat is a mean?')
     assert result.success, cap1.stderr
     a1 = answer_of(cap1)
-    assert sent(online) == [{"role": "system", "content": "You are a patient tutor."},
-                            {"role": "user", "content": "What is a mean?"}]
+    assert sent(online) == [
+        {"role": "system", "content": "You are a patient tutor."},
+        {"role": "user", "content": "What is a mean?"},
+    ]
 
     result, cap2 = run(ip, "%%llama -c tutor -n 60\nAnd a median?")
     assert result.success, cap2.stderr
     a2 = answer_of(cap2)
-    assert sent(online) == [{"role": "system", "content": "You are a patient tutor."},
-                            {"role": "user", "content": "What is a mean?"},
-                            {"role": "assistant", "content": a1},
-                            {"role": "user", "content": "And a median?"}]
+    assert sent(online) == [
+        {"role": "system", "content": "You are a patient tutor."},
+        {"role": "user", "content": "What is a mean?"},
+        {"role": "assistant", "content": a1},
+        {"role": "user", "content": "And a median?"},
+    ]
 
     run(ip, "%%llama -c tutor -n 60\nWhich is robust to outliers?")
-    assert sent(online) == [{"role": "system", "content": "You are a patient tutor."},
-                            {"role": "user", "content": "What is a mean?"},
-                            {"role": "assistant", "content": a1},
-                            {"role": "user", "content": "And a median?"},
-                            {"role": "assistant", "content": a2},
-                            {"role": "user", "content": "Which is robust to outliers?"}]
+    assert sent(online) == [
+        {"role": "system", "content": "You are a patient tutor."},
+        {"role": "user", "content": "What is a mean?"},
+        {"role": "assistant", "content": a1},
+        {"role": "user", "content": "And a median?"},
+        {"role": "assistant", "content": a2},
+        {"role": "user", "content": "Which is robust to outliers?"},
+    ]
 
 
 def test_without_c_a_cell_is_stateless(ip, online):
@@ -74,7 +81,7 @@ def test_conversations_are_separate_and_default_is_named_default(ip, online, mag
 def test_system_prompt_is_set_on_the_first_turn_and_changed_only_by_s(ip, online, magics):
     run(ip, "%%llama -c -n 20\nFirst")  # no system prompt anywhere: none is sent
     assert sent(online)[0]["role"] == "user"
-    run(ip, "%llama_config system=\"Later default.\"")
+    run(ip, '%llama_config system="Later default."')
     run(ip, "%%llama -c -n 20\nSecond")  # the session default does not rewrite a running conversation
     assert sent(online)[0] == {"role": "user", "content": "First"}
     run(ip, '%%llama -c -s "Now formal." -n 20\nThird')
@@ -142,9 +149,11 @@ def test_session_ask_with_chat_and_clear_for_the_panel(ip, online, magics):
     session = magics.llama_session
     first = session.ask("Hello from the panel", {"max_tokens": 20}, chat="panel")
     session.ask("And again", {"max_tokens": 20}, chat="panel")
-    assert sent(online) == [{"role": "user", "content": "Hello from the panel"},
-                            {"role": "assistant", "content": first.text},
-                            {"role": "user", "content": "And again"}]
+    assert sent(online) == [
+        {"role": "user", "content": "Hello from the panel"},
+        {"role": "assistant", "content": first.text},
+        {"role": "user", "content": "And again"},
+    ]
     session.conversations.clear("panel")
     session.ask("New chat", {"max_tokens": 20}, chat="panel")
     assert sent(online) == [{"role": "user", "content": "New chat"}]
@@ -157,9 +166,17 @@ def test_turns_record_usage_cost_and_model():
     r = LlamaResponse(text="hi", model="m", params={"max_tokens": 5}, messages=[], usage=Usage(3, 1, 4), cost=0.5)
     turn = conv.add("hello", r, system="sys")
     assert (turn["user"], turn["assistant"], turn["model"], turn["usage"], turn["cost"]) == (
-        "hello", "hi", "m", {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}, 0.5)
-    assert conv.messages() == [{"role": "system", "content": "sys"}, {"role": "user", "content": "hello"},
-                               {"role": "assistant", "content": "hi"}]
+        "hello",
+        "hi",
+        "m",
+        {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+        0.5,
+    )
+    assert conv.messages() == [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "hello"},
+        {"role": "assistant", "content": "hi"},
+    ]
     chats = Conversations()
     chats.get("a"), chats.get("b")
     chats.clear("a")

@@ -41,6 +41,7 @@ def ns():
 
 # --- what resolves ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -81,6 +82,7 @@ def test_any_mapping_works_as_namespace():
 
 
 # --- what is left exactly as typed --------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "text",
@@ -210,6 +212,7 @@ def test_keyboard_interrupt_is_not_swallowed():
 
 # --- fields() and unresolved_fields() -----------------------------------------------------
 
+
 def test_fields_lists_identifier_led_fields(ns):
     text = 'Use {item} and {item.title}, {rows[0]["t"]}, {item} again; {{esc}} {"json": 1} {x:>3}'
     assert fields(text) == ["item", "item.title", 'rows[0]["t"]']
@@ -223,6 +226,7 @@ def test_unresolved_fields(ns):
 
 
 # --- pandas --------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def frame():
@@ -273,9 +277,7 @@ def test_frame_columns_cut(frame):
     assert lines[1].endswith("c4 (int64), … 25 more")
     assert lines[3] == "|  | c0 | c1 | c2 | c3 | c4 |"
     assert lines[-1] == "… 25 more columns"
-    assert frame_to_markdown(frame, max_rows=2, max_cols=1).splitlines()[-1] == (
-        "… 48 more rows, 2 more columns"
-    )
+    assert frame_to_markdown(frame, max_rows=2, max_cols=1).splitlines()[-1] == ("… 48 more rows, 2 more columns")
 
 
 def test_frame_named_index():

@@ -1,4 +1,5 @@
 """The SQLite log and the cache: rows as written by real cells, concurrency, failures, cache hits and replay."""
+
 from __future__ import annotations
 
 import json
@@ -8,11 +9,12 @@ import sys
 import textwrap
 
 import pytest
-
 from support.shell import KEY, everything_shown, run
-from dataoorts_magic.pipeline.log import SCHEMA_VERSION, ExchangeLog, cache_key, log_path
-from dataoorts_magic.params import cost
+
 from dataoorts_magic.display.response import Usage
+from dataoorts_magic.params import cost
+from dataoorts_magic.pipeline.log import ExchangeLog, cache_key, log_path
+from dataoorts_magic.pipeline.log_schema import SCHEMA_VERSION
 
 DEFAULT = "meta/llama-3.1-8b-instruct"
 
@@ -41,8 +43,10 @@ def test_every_exchange_is_a_row_with_what_was_sent_and_what_came_back(ip, onlin
     [row] = rows(tmp_path)
     usage = online.requests[-1]
     assert row["conversation"] == "lesson" and row["model"] == DEFAULT
-    assert json.loads(row["messages"]) == [{"role": "system", "content": "Be brief."},
-                                           {"role": "user", "content": "What is a median?"}]
+    assert json.loads(row["messages"]) == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "What is a median?"},
+    ]
     assert json.loads(row["params"]) == {"max_tokens": 50, "temperature": 0.3}
     assert row["answer"] == cap.outputs[-1].data["text/plain"].rsplit("\n\n-- ", 1)[0]
     assert f"{row['prompt_tokens']} → {row['completion_tokens']} tokens" in footer_of(cap)
@@ -96,15 +100,33 @@ def test_schema_version_and_indexes(ip, online, tmp_path):
 def test_usage_totals_match_the_rows_after_inserts_and_deletes(tmp_path):
     log = ExchangeLog(tmp_path / "log.sqlite3")
     for i in range(30):
-        log.record(model=f"m{i % 3}", messages=[], params={}, answer="a", usage=Usage(i, 2 * i, 3 * i),
-                   cost=None if i == 7 else i / 1e6, cached=i % 5 == 0, error="E: x" if i % 11 == 0 else None)
+        log.record(
+            model=f"m{i % 3}",
+            messages=[],
+            params={},
+            answer="a",
+            usage=Usage(i, 2 * i, 3 * i),
+            cost=None if i == 7 else i / 1e6,
+            cached=i % 5 == 0,
+            error="E: x" if i % 11 == 0 else None,
+        )
     with sqlite3.connect(log.path) as conn:
         conn.execute("DELETE FROM exchanges WHERE id % 4 = 0")  # a user pruning their log by hand
 
     expected = {}
     for r in log.rows():
-        t = expected.setdefault(r["model"], {"requests": 0, "cached": 0, "errors": 0, "prompt_tokens": 0,
-                                             "completion_tokens": 0, "cost": 0.0, "unknown_cost": 0})
+        t = expected.setdefault(
+            r["model"],
+            {
+                "requests": 0,
+                "cached": 0,
+                "errors": 0,
+                "prompt_tokens": 0,
+                "completion_tokens": 0,
+                "cost": 0.0,
+                "unknown_cost": 0,
+            },
+        )
         t["requests"] += 1
         t["cached"] += r["cached"]
         t["errors"] += r["status"] != "ok" and not r["cached"]
@@ -144,8 +166,16 @@ WRITER = textwrap.dedent("""
 
 def test_two_processes_writing_at_once_lose_no_rows(tmp_path):
     path, n = tmp_path / "shared" / "log.sqlite3", 300
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, str(n)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in ("a", "b")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), name, str(n)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
     for p in procs:
         assert p.stdout.readline().strip() == "ready", p.stderr.read()
     for p in procs:
@@ -189,7 +219,10 @@ def test_cache_on_answers_an_identical_request_from_the_log(ip, online, tmp_path
     assert result.success and online.count == count  # nothing sent
     footer = footer_of(again)
     assert "cached" in footer and "$0 ·" in footer
-    assert again.outputs[-1].data["text/plain"].split("\n\n-- ")[0] == first.outputs[-1].data["text/plain"].split("\n\n-- ")[0]
+    assert (
+        again.outputs[-1].data["text/plain"].split("\n\n-- ")[0]
+        == first.outputs[-1].data["text/plain"].split("\n\n-- ")[0]
+    )
     assert again.outputs[-1].metadata["dataoorts_magic"]["cached"] is True
     assert rows(tmp_path)[-1]["cached"] == 1
 
@@ -230,7 +263,10 @@ def test_a_shipped_log_replays_offline_and_free_with_no_key(ip, online, tmp_path
     assert result.success, cap.stderr
     assert online.count == count
     assert "cached" in footer_of(cap) and "$0" in footer_of(cap)
-    assert cap.outputs[-1].data["text/plain"].split("\n\n-- ")[0] == recorded.outputs[-1].data["text/plain"].split("\n\n-- ")[0]
+    assert (
+        cap.outputs[-1].data["text/plain"].split("\n\n-- ")[0]
+        == recorded.outputs[-1].data["text/plain"].split("\n\n-- ")[0]
+    )
     assert KEY not in everything_shown(cap)
 
 

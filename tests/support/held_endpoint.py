@@ -5,6 +5,7 @@ the test on a busy machine, a held request does not. Each POST is read, counted 
 kept waiting until ``release()``, then forwarded unchanged (body and Authorization header)
 to ``upstream`` (the offline endpoint), whose status, content type and body are passed back.
 """
+
 from __future__ import annotations
 
 import threading
@@ -23,9 +24,15 @@ class _Handler(BaseHTTPRequestHandler):
             owner.held += 1
         try:
             owner.released.wait(HOLD_LIMIT_S)
-            reply = requests.post(owner.upstream, data=body, timeout=30, headers={
-                "Content-Type": self.headers.get("Content-Type", "application/json"),
-                "Authorization": self.headers.get("Authorization", "")})
+            reply = requests.post(
+                owner.upstream,
+                data=body,
+                timeout=30,
+                headers={
+                    "Content-Type": self.headers.get("Content-Type", "application/json"),
+                    "Authorization": self.headers.get("Authorization", ""),
+                },
+            )
         finally:
             with owner.lock:
                 owner.held -= 1
@@ -51,13 +58,12 @@ class HeldEndpoint:
         self._httpd.daemon_threads = True
         self._httpd.owner = self
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/api/v1"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def release(self) -> None:
         self.released.set()
 
-    def __enter__(self) -> "HeldEndpoint":
+    def __enter__(self) -> HeldEndpoint:
         self._thread.start()
         return self
 

@@ -8,6 +8,7 @@ execution count; save with Ctrl+S and wait until the tab is clean and the file o
 the outputs; take a screenshot into ``artifacts/screenshots``. No fixed sleeps anywhere:
 every wait is for a condition, with a timeout that fails the test.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,15 @@ RUN_TIMEOUT_MS = 60_000
 STABLE_FOR_S = 1.0
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def screenshot(page, name: str) -> Path:
@@ -46,7 +54,8 @@ def wait_kernel_ready(page, lab: JupyterLab, notebook: str) -> str:
     page.wait_for_function(
         """() => { const bar = document.querySelector('#jp-main-statusbar');
                    return bar && bar.textContent.includes('| Idle') && !bar.textContent.includes('No Kernel'); }""",
-        timeout=KERNEL_TIMEOUT_S * 1000)
+        timeout=KERNEL_TIMEOUT_S * 1000,
+    )
     seen = {"id": None, "since": 0.0}
 
     def stable_kernel():
@@ -77,7 +86,10 @@ def wait_until_ran(page, count: int | None = None) -> None:
              const bar = document.querySelector('#jp-main-statusbar');
              return wanted.length > 0 && wanted.every(p => /\\[\\d+\\]/.test(p.textContent))
                     && bar && bar.textContent.includes('| Idle');
-           }""", arg=count, timeout=RUN_TIMEOUT_MS)
+           }""",
+        arg=count,
+        timeout=RUN_TIMEOUT_MS,
+    )
 
 
 def save(page, lab: JupyterLab, notebook: str, saved) -> dict:
@@ -86,7 +98,9 @@ def save(page, lab: JupyterLab, notebook: str, saved) -> dict:
     page.keyboard.press("Control+s")
     page.wait_for_function(
         "() => document.querySelector('.lm-TabBar-tab.jp-mod-current') &&"
-        " !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')", timeout=RUN_TIMEOUT_MS)
+        " !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')",
+        timeout=RUN_TIMEOUT_MS,
+    )
     path = lab.root_dir / notebook
 
     def on_disk():
@@ -97,4 +111,3 @@ def save(page, lab: JupyterLab, notebook: str, saved) -> dict:
         return nb if saved(nb) else None
 
     return poll(on_disk, RUN_TIMEOUT_MS / 1000, f"{notebook} saved with its outputs")
-

@@ -10,8 +10,10 @@ to the REST API, because sessions and kernels outlive the browser page.
 
 E2E_NOTES.md (in the shared folder) has what was seen on these machines.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -65,26 +67,43 @@ class JupyterLab:
 
     def _environment(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATAOORTS_", "JUPYTER", "JPY_"))}
-        env.update(HOME=str(self.home), JUPYTER_RUNTIME_DIR=str(self.runtime_dir),
-                   JUPYTER_CONFIG_DIR=str(self.home / ".jupyter"), IPYTHONDIR=str(self.home / ".ipython"),
-                   PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
-                   PYTHONUNBUFFERED="1")
+        env.update(
+            HOME=str(self.home),
+            JUPYTER_RUNTIME_DIR=str(self.runtime_dir),
+            JUPYTER_CONFIG_DIR=str(self.home / ".jupyter"),
+            IPYTHONDIR=str(self.home / ".ipython"),
+            PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
+            PYTHONUNBUFFERED="1",
+        )
         env.update(self.extra_env)
         return env
 
-    def start(self) -> "JupyterLab":
+    def start(self) -> JupyterLab:
         for folder in (self.home, self.runtime_dir, self.settings_dir):
             folder.mkdir(parents=True, exist_ok=True)
         (self.settings_dir / "overrides.json").write_text(json.dumps(NEWS_OFF))
         port = free_port()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "w")
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - the server's log, open while it runs
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-             f"--port={port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
-             f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={self.root_dir}",
-             f"--LabApp.app_settings_dir={self.settings_dir}"],
-            env=self._environment(), cwd=self.root_dir, stdout=self._log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--allow-root",
+                f"--port={port}",
+                "--ServerApp.port_retries=0",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.token={self.token}",
+                f"--ServerApp.root_dir={self.root_dir}",
+                f"--LabApp.app_settings_dir={self.settings_dir}",
+            ],
+            env=self._environment(),
+            cwd=self.root_dir,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             info = poll(self._runtime_info, START_TIMEOUT_S, "the jpserver-<pid>.json runtime file")
             self.pid, self.url = info["pid"], info["url"].rstrip("/")
@@ -136,10 +155,8 @@ class JupyterLab:
         """End the server by the PID its runtime file names, then the process we started; wait for both."""
         pids = [p for p in (self.pid, self._proc.pid if self._proc else None) if p]
         for pid in dict.fromkeys(pids):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         if self._proc is not None:
             try:
                 self._proc.wait(timeout=STOP_TIMEOUT_S)

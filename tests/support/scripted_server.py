@@ -5,15 +5,16 @@ answering, a body sent in timed pieces, a connection dropped mid-body) and after
 ``server.requests``: every request received, with its headers, body and arrival time.
 Past the end of the script the server answers 599, so an unexpected extra request shows.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 
 
 @dataclass
@@ -60,8 +61,9 @@ def ok(text="Hello", usage=True, **result_extra) -> Answer:
 def fail(status, code=None, message="failed", headers=None) -> Answer:
     """A failure envelope with an HTTP status and an optional provider code."""
     errors = [{"code": code, "message": message}] if code is not None else [{"message": message}]
-    return Answer(status=status, body={"errors": errors, "messages": [], "result": None, "success": False},
-                  headers=headers or {})
+    return Answer(
+        status=status, body={"errors": errors, "messages": [], "result": None, "success": False}, headers=headers or {}
+    )
 
 
 def sse(*events, done=True) -> bytes:
@@ -88,8 +90,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         server: ScriptedServer = self.server.owner
-        answer = server._record_and_next(Seen(self.command, self.path, dict(self.headers.items()), body,
-                                              time.monotonic(), self.client_address[1]))
+        answer = server._record_and_next(
+            Seen(self.command, self.path, dict(self.headers.items()), body, time.monotonic(), self.client_address[1])
+        )
         if answer.delay and server._stopping.wait(answer.delay):
             return
         try:
@@ -124,17 +127,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if a.drop_after is not None:
-            self.wfile.write(body[:a.drop_after])
+            self.wfile.write(body[: a.drop_after])
             return self._drop()
         self.wfile.write(body)
 
     def _drop(self):
         self.wfile.flush()
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 class ScriptedServer:
@@ -150,11 +151,10 @@ class ScriptedServer:
         self._stopping = threading.Event()
         self.requests: list[Seen] = []
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/api/v1"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
-    def script(self, *answers: Answer) -> "ScriptedServer":
+    def script(self, *answers: Answer) -> ScriptedServer:
         with self._lock:
             self._script.extend(answers)
         return self

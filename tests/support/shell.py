@@ -1,4 +1,5 @@
 """What a test needs to act as a user at a shell: the test key, running a cell, and all that was shown."""
+
 from __future__ import annotations
 
 import hashlib

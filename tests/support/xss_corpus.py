@@ -5,6 +5,7 @@ against our allow-list) and through ``to_safe_markdown`` rendered the way Jupyte
 Markdown (raw HTML passes), by Python-Markdown and by mistune. Outputs are parsed with
 html.parser, so tags and attributes are checked as a browser would see them.
 """
+
 from __future__ import annotations
 
 import random
@@ -74,16 +75,78 @@ XSS = {
     "fence_info_script": "```<script>alert(1)</script>\nx\n```",
     "fence_tab_indent": "\t```\n<img src=x onerror=alert(1)>\n```\n<img src=x onerror=alert(1)>",
 }
-SHOWN_LITERALLY = ["script", "img_onerror", "svg_onload", "iframe", "style", "details_ontoggle", "div_style_overlay",
-                   "template_string", "entities_already"]
-IN_CODE = {"fenced_code": "<script>alert(1)</script>", "inline_code": "<img src=x onerror=alert(1)>",
-           "tilde_fence_with_backticks": "<script>alert(1)</script>"}
+SHOWN_LITERALLY = [
+    "script",
+    "img_onerror",
+    "svg_onload",
+    "iframe",
+    "style",
+    "details_ontoggle",
+    "div_style_overlay",
+    "template_string",
+    "entities_already",
+]
+IN_CODE = {
+    "fenced_code": "<script>alert(1)</script>",
+    "inline_code": "<img src=x onerror=alert(1)>",
+    "tilde_fence_with_backticks": "<script>alert(1)</script>",
+}
 
-DANGEROUS_TAGS = {"script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "svg", "math",
-                  "form", "input", "button", "textarea", "select", "link", "meta", "base", "body", "html", "details",
-                  "template", "noscript", "mglyph", "mtext"}
-MARKDOWN_TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "del", "code", "pre",
-                 "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "a", "img"}
+DANGEROUS_TAGS = {
+    "script",
+    "style",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "svg",
+    "math",
+    "form",
+    "input",
+    "button",
+    "textarea",
+    "select",
+    "link",
+    "meta",
+    "base",
+    "body",
+    "html",
+    "details",
+    "template",
+    "noscript",
+    "mglyph",
+    "mtext",
+}
+MARKDOWN_TAGS = {
+    "p",
+    "br",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "em",
+    "strong",
+    "del",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "a",
+    "img",
+}
 
 
 class Audit(HTMLParser):
@@ -178,11 +241,51 @@ def top(xs, n=3):
 > Note: both are stable.
 """
 
-FUZZ_PIECES = ["<img src=x onerror=alert(1)>", "<script>alert(1)</script>", "[x](javascript:alert(1))", "`", "``",
-               "```", "~~~", "<b>", "[r]: javascript:alert(1)", "[r]", "&#106;avascript:alert(1)", "|", "\\", "text",
-               "<http://x/onmouseover=alert(1)//>", "*", "(", ")", "]", "<!--", "<pre>", "</pre>", "$"]
-FUZZ_PREFIXES = ["", "", "", " ", "  ", "   ", "    ", "      ", "\t", "> ", "> > ", "- ", "1. ", "2) ", "  - ",
-                 "   1. ", "- > ", "    - "]
+FUZZ_PIECES = [
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(1)</script>",
+    "[x](javascript:alert(1))",
+    "`",
+    "``",
+    "```",
+    "~~~",
+    "<b>",
+    "[r]: javascript:alert(1)",
+    "[r]",
+    "&#106;avascript:alert(1)",
+    "|",
+    "\\",
+    "text",
+    "<http://x/onmouseover=alert(1)//>",
+    "*",
+    "(",
+    ")",
+    "]",
+    "<!--",
+    "<pre>",
+    "</pre>",
+    "$",
+]
+FUZZ_PREFIXES = [
+    "",
+    "",
+    "",
+    " ",
+    "  ",
+    "   ",
+    "    ",
+    "      ",
+    "\t",
+    "> ",
+    "> > ",
+    "- ",
+    "1. ",
+    "2) ",
+    "  - ",
+    "   1. ",
+    "- > ",
+    "    - ",
+]
 FUZZ_FENCES = ["```", "~~~", "````", "```python", "```js x", "``` `x`"]
 
 

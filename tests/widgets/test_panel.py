@@ -1,4 +1,5 @@
 """The widget panel in a real InteractiveShell, driven as a user would (Button.click), over HTTP to loopback."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ import sys
 import time
 
 import pytest
-
 from support.shell import KEY, everything_shown, run
+
 from dataoorts_magic.params import DEFAULT_MODEL, PARAMS, models, param_range
 
 ADVANCED = ("top_k", "repetition_penalty", "frequency_penalty", "presence_penalty", "seed")
@@ -24,8 +25,11 @@ def widgets(root):
 
 def find(panel, description, kind=None):
     """The one widget showing ``description`` (optionally of class name ``kind``)."""
-    found = [w for w in widgets(panel) if getattr(w, "description", None) == description
-             and (kind is None or type(w).__name__ == kind)]
+    found = [
+        w
+        for w in widgets(panel)
+        if getattr(w, "description", None) == description and (kind is None or type(w).__name__ == kind)
+    ]
     assert len(found) == 1, f"{len(found)} widgets described {description!r}"
     return found[0]
 
@@ -82,8 +86,11 @@ def test_every_parameter_has_a_control_with_its_range_and_default(panel):
             assert control.value == p.default, name
         if name == "max_tokens":
             assert (control.min, control.max, control.value) == (1, 8000, 512)
-            assert not [w for w in widgets(panel) if control in getattr(w, "children", ())
-                        and any(type(c).__name__ == "Checkbox" for c in w.children)]
+            assert not [
+                w
+                for w in widgets(panel)
+                if control in getattr(w, "children", ()) and any(type(c).__name__ == "Checkbox" for c in w.children)
+            ]
         else:
             assert toggle(panel, name).value is False, f"{name} starts unset (the server's default)"
     assert type(find(panel, "seed")).__name__ == "BoundedIntText"
@@ -111,8 +118,9 @@ def test_model_prompt_system_buttons_and_a_collapsed_advanced_section(panel):
 def test_initial_values_come_from_the_session_settings(ip, online):
     import dataoorts_magic
 
-    ip.run_line_magic("llama_config", 'temperature=0.2 max_tokens=256 top_k=7 system="Be brief." '
-                                      "model=meta/llama-3.1-70b-instruct")
+    ip.run_line_magic(
+        "llama_config", 'temperature=0.2 max_tokens=256 top_k=7 system="Be brief." model=meta/llama-3.1-70b-instruct'
+    )
     panel = dataoorts_magic.panel()
     assert find(panel, "temperature").value == 0.2
     assert find(panel, "max_tokens").value == 256
@@ -140,16 +148,28 @@ def test_max_tokens_follows_the_chosen_models_context_window(panel):
 
 # --- sending --------------------------------------------------------------------------------------
 def test_send_carries_the_control_values(panel, online):
-    values = {"temperature": 1.25, "top_p": 0.9, "top_k": 12, "max_tokens": 300, "seed": 4242,
-              "repetition_penalty": 1.1, "frequency_penalty": 0.5, "presence_penalty": 0.25}
+    values = {
+        "temperature": 1.25,
+        "top_p": 0.9,
+        "top_k": 12,
+        "max_tokens": 300,
+        "seed": 4242,
+        "repetition_penalty": 1.1,
+        "frequency_penalty": 0.5,
+        "presence_penalty": 0.25,
+    }
     for name, value in values.items():
         find(panel, name).value = value  # moving a control turns its toggle on
     find(panel, "system").value = "You are terse."
     send(panel, "Hello there")
     assert error_text(panel) == ""
-    assert online.requests[-1]["body"] == {"model": DEFAULT_MODEL, "data": {
-        "messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hello there"}],
-        **values}}
+    assert online.requests[-1]["body"] == {
+        "model": DEFAULT_MODEL,
+        "data": {
+            "messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hello there"}],
+            **values,
+        },
+    }
     for name in values:
         assert type(online.requests[-1]["body"]["data"][name]) is PARAMS[name].type
 
@@ -236,8 +256,9 @@ def test_authentication_failure_and_missing_key_are_one_line_without_the_key(pan
 
 def test_a_dropped_connection_and_a_proxy_page_are_one_line_each(ip, panel, online):
     ip.run_line_magic("llama_config", "max_retries=0")
-    online.enqueue({"drop": True}, {"status": 502, "body": "<html><h1>Bad gateway</h1></html>",
-                                    "content_type": "text/html"})
+    online.enqueue(
+        {"drop": True}, {"status": 502, "body": "<html><h1>Bad gateway</h1></html>", "content_type": "text/html"}
+    )
     send(panel, "Hi")
     first = error_text(panel)
     send(panel, "Hi")
@@ -262,9 +283,15 @@ def test_a_model_not_in_the_table_is_offered_and_sent(ip, monkeypatch, online):
 
 
 def test_an_answer_without_usage_shows_usage_not_reported_and_cost_unknown(panel, online):
-    online.enqueue({"status": 200, "content_type": "application/json",
-                    "body": json.dumps({"errors": [], "messages": [], "success": True,
-                                        "result": {"response": "Short answer."}})})
+    online.enqueue(
+        {
+            "status": 200,
+            "content_type": "application/json",
+            "body": json.dumps(
+                {"errors": [], "messages": [], "success": True, "result": {"response": "Short answer."}}
+            ),
+        }
+    )
     send(panel, "Hi")
     assert error_text(panel) == ""
     assert "usage not reported" in transcript_html(panel) and "cost unknown" in transcript_html(panel)
@@ -300,11 +327,9 @@ def test_keep_conversation_continues_the_same_conversation_as_the_magic(ip, pane
 # --- Copy as %%llama ------------------------------------------------------------------------------
 COPY_CASES = {
     "defaults": {},
-    "parameters": {"temperature": 0.35, "top_k": 5, "max_tokens": 64, "seed": 9999999999,
-                   "presence_penalty": 0.1},
+    "parameters": {"temperature": 0.35, "top_k": 5, "max_tokens": 64, "seed": 9999999999, "presence_penalty": 0.1},
     "quoted system and braces": {"system": 'You\'re "terse"; use \\n and {json} as typed.', "prompt": "Fill {x}"},
-    "multi-line system, other model": {"system": "Line one.\nLine two.", "model": "qwen/qwq-32b",
-                                       "temperature": 1.0},
+    "multi-line system, other model": {"system": "Line one.\nLine two.", "model": "qwen/qwq-32b", "temperature": 1.0},
     "system that looks like an option": {"system": "-v --verbose"},
 }
 

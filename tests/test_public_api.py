@@ -1,0 +1,78 @@
+"""The public surface of ``dataoorts_magic``, pinned: what ``__all__`` names, what each name is,
+and the old import paths users may have in their notebooks."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+
+import dataoorts_magic
+
+PUBLIC = {
+    "BatchResult",
+    "LlamaError",
+    "LlamaResponse",
+    "__version__",
+    "load_ipython_extension",
+    "panel",
+    "unload_ipython_extension",
+}
+
+
+def test_all_names_exactly_the_public_surface():
+    assert set(dataoorts_magic.__all__) == PUBLIC
+    assert len(dataoorts_magic.__all__) == len(PUBLIC)
+    for name in PUBLIC:
+        assert getattr(dataoorts_magic, name) is not None, name
+
+
+def test_what_each_public_name_is():
+    from dataoorts_magic.batch.result import BatchResult
+    from dataoorts_magic.display.response import LlamaResponse
+    from dataoorts_magic.errors import LlamaError
+
+    assert dataoorts_magic.LlamaResponse is LlamaResponse and inspect.isclass(LlamaResponse)
+    assert dataoorts_magic.BatchResult is BatchResult and inspect.isclass(BatchResult)
+    assert dataoorts_magic.LlamaError is LlamaError and issubclass(LlamaError, Exception)
+    for name in ("load_ipython_extension", "unload_ipython_extension"):
+        assert list(inspect.signature(getattr(dataoorts_magic, name)).parameters) == ["ipython"]
+    assert list(inspect.signature(dataoorts_magic.panel).parameters) == []
+    assert dataoorts_magic.__version__ == "0.1.0"
+
+
+def test_every_error_kind_is_a_llama_error():
+    from dataoorts_magic import errors
+
+    kinds = [c for _, c in inspect.getmembers(errors, inspect.isclass) if c.__module__ == errors.__name__]
+    assert len(kinds) > 10
+    assert all(issubclass(kind, dataoorts_magic.LlamaError) for kind in kinds)
+
+
+def test_old_import_paths_keep_working():
+    from dataoorts_magic.batch import BatchResult as old_batch_result
+    from dataoorts_magic.response import LlamaResponse as old_response
+    from dataoorts_magic.response import Usage
+
+    assert old_response is dataoorts_magic.LlamaResponse
+    assert old_batch_result is dataoorts_magic.BatchResult
+    assert Usage(1, 2, 3).total_tokens == 3
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    try:
+        dataoorts_magic.NoSuchThing  # noqa: B018
+    except AttributeError as err:
+        assert "NoSuchThing" in str(err)
+    else:
+        raise AssertionError("dataoorts_magic.NoSuchThing should not exist")
+
+
+def test_importing_the_package_loads_nothing_heavy():
+    code = (
+        "import sys, dataoorts_magic\n"
+        "heavy = ('IPython', 'requests', 'markdown', 'nh3', 'pygments', 'ipywidgets', 'sqlite3', 'dataclasses')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
