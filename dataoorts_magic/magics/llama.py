@@ -191,18 +191,17 @@ class LlamaMagics(Magics, LlamaSettings):
         self.llama_session.close()
 
     def _show(self, response, opts, show=display):
+        from ..display.answer_parts import NotJSON
+
         try:
             value = response.value
-        except ValueError as err:
+        except NotJSON as err:  # its problem and fix, with what happened in between: said once
             response.format = "text"
             if opts.out:
                 self.shell.user_ns[opts.out] = response
             show(response)
             kept = f" {opts.out} holds the answer." if opts.out else ""
-            raise UsageError(
-                f"The answer is not valid JSON ({err}); it is shown above as text.{kept} "
-                "Ask for JSON only, or use -f text."
-            ) from None
+            raise UsageError(f"{err.problem}; it is shown above as text.{kept} {err.fix}") from None
         if opts.out:
             self.shell.user_ns[opts.out] = value
         if not opts.quiet:
