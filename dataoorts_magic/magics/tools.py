@@ -13,10 +13,32 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from ..params import model_info, models
+from ..params import PARAMS, model_info, models
 from ..pipeline.settings import SETTING_NAMES, parse_assignment, read_key
 from . import explain
 from .boundary import one_line_errors
+
+
+# What an unset setting means: only the sampling parameters fall back to the server.
+UNSET = {"system": "none", "budget": "no cap"}
+
+
+def _unset_label(name: str) -> str:
+    if name in UNSET:
+        return UNSET[name]
+    default = PARAMS[name].default if name in PARAMS else None
+    return "server default" if default is None else f"server default ({default:g})"
+
+
+def _endpoint_row(settings: dict) -> list:
+    """The endpoint requests go to now: with offline on, the bundled one on loopback, not api_url."""
+    if not settings["offline"][0]:
+        return ["endpoint in use", settings["api_url"][0], "api_url"]
+    from ..offline.server import offline_server
+
+    running = offline_server()
+    where = running.url if running else "bundled offline endpoint (started on first request)"
+    return ["endpoint in use", where, f"offline ({settings['offline'][1]}); api_url is not used"]
 
 
 @magics_class
@@ -108,8 +130,11 @@ class LlamaToolMagics(Magics):
 
     def _config_table(self):
         rows = []
-        for name, (value, source) in self.llama_session.resolve().items():
-            rows.append([name, "server default" if value is None else repr(value), source])
+        settings = self.llama_session.resolve()
+        for name, (value, source) in settings.items():
+            rows.append([name, _unset_label(name) if value is None else repr(value), source])
+            if name == "api_url":
+                rows.append(_endpoint_row(settings))
         rows.append(
             ["api key", "set" if self.llama_session.key_is_set() else "not set", "%llama_key / DATAOORTS_API_KEY"]
         )
