@@ -27,9 +27,9 @@ def _param_arguments(func):
     """One ``--flag`` per row of the parameter table (values are validated later, with the model's ranges)."""
     for p in reversed(PARAMS.values()):
         kind = "N" if p.type is int else "F"
-        func = argument(*p.flags, dest=p.name, metavar=kind, default=None, help=f"{p.help} ({p.min:g}..{p.max:g})")(
-            func
-        )
+        # Whole numbers print whole: seed's bound is 9999999999, which :g would write 1e+10.
+        low, high = (f"{int(p.min)}", f"{int(p.max)}") if p.type is int else (f"{p.min:g}", f"{p.max:g}")
+        func = argument(*p.flags, dest=p.name, metavar=kind, default=None, help=f"{p.help} ({low}..{high})")(func)
     return func
 
 

@@ -378,6 +378,15 @@ def test_help_lists_every_option(ip):
     assert "%%llama" in doc
 
 
+def test_help_prints_each_range_as_the_readme_does(ip):
+    _, cap = run(ip, "%%llama?")
+    help_text = " ".join(cap.stdout.split())
+    assert "(1..9999999999)" in help_text and "e+" not in help_text  # seed, not (1..1e+10)
+    for p in PARAMS.values():
+        low, high = (int(p.min), int(p.max)) if p.type is int else (p.min, p.max)
+        assert f"({number(low)}..{number(high)})" in help_text, p.name
+
+
 def test_unload_and_reload_leave_one_registration(ip, online):
     ip.run_line_magic("reload_ext", "dataoorts_magic")
     ip.run_line_magic("reload_ext", "dataoorts_magic")
