@@ -271,7 +271,8 @@ class LlamaToolMagics(Magics):
         Requests run off the kernel's main thread, so other cells still run. "Copy as %%llama"
         writes the equivalent cell. Below the panel, a plain copy of its transcript is kept up
         to date, so a saved notebook shows it even without widget state.
-        ``dataoorts_magic.panel()`` returns the same panel from Python.
+        ``dataoorts_magic.panel()`` returns the same panel from Python. Terminal IPython cannot
+        show widgets: there both say so in one line and point to %%llama.
         """
         if line.strip():
             raise UsageError("%llama_panel takes no options: set defaults with %llama_config, then open it.")

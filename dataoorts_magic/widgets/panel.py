@@ -275,6 +275,21 @@ class LlamaPanel(W.VBox):
         self.static_displays.append(display(self.static_copy(), display_id=True))
 
 
+NEEDS_FRONT_END = (
+    "The panel needs a Jupyter front end (JupyterLab, Notebook 7, VS Code); in terminal IPython "
+    "ask with %%llama or %llama instead (%%llama? lists the options)."
+)
+
+
 def build_panel(session, shell=None) -> LlamaPanel:
-    """The panel for ``session`` (built, wired, not displayed); ``shell`` receives Copy's cell."""
+    """The panel for ``session`` (built, wired, not displayed); ``shell`` receives Copy's cell.
+
+    Terminal IPython cannot show widgets, only their repr, so there the answer is one line
+    (a ``UsageError``, also from ``dataoorts_magic.panel()``) that points to ``%%llama``."""
+    from IPython.core.error import UsageError
+
+    from ..display.live_answer import is_terminal
+
+    if shell is not None and is_terminal(shell):
+        raise UsageError(NEEDS_FRONT_END)
     return LlamaPanel(session, shell)
