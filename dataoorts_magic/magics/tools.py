@@ -18,7 +18,6 @@ from ..pipeline.settings import SETTING_NAMES, parse_assignment, read_key
 from . import explain
 from .boundary import one_line_errors
 
-
 # What an unset setting means: only the sampling parameters fall back to the server.
 UNSET = {"system": "none", "budget": "no cap"}
 
@@ -226,7 +225,10 @@ class LlamaToolMagics(Magics):
 
         In [2]: %llama_explain
 
-        Sends the exception, its message, the traceback and the failing cell's source.
+        Sends the exception, its message, the traceback and the failing cell's source. Paths
+        are shortened first: a traceback's files by name (``helpers.py``; an installed package's
+        from the package on, ``pandas/core/frame.py``; a cell as ``Cell In[3]``), and your home
+        folder anywhere else as ``~``, so no home folder or user name is sent.
         """
         err = self.last_error.last or explain.from_sys()
         if err is None:
