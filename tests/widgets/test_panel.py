@@ -109,10 +109,29 @@ def test_model_prompt_system_buttons_and_a_collapsed_advanced_section(panel):
     for text in ("Send", "New chat", "Copy as %%llama"):
         find(panel, text, "Button")
     assert find(panel, "keep conversation").value is False
-    [advanced] = [w for w in widgets(panel) if type(w).__name__ == "Accordion"]
-    assert advanced.titles == ("Advanced",) and advanced.selected_index is None
+    opener = find(panel, "Advanced", "ToggleButton")
+    rows = {w.model_id: w for w in widgets(panel) if find(panel, "seed") in getattr(w, "children", ())}
+    [advanced] = [w for w in widgets(panel) if any(row in getattr(w, "children", ()) for row in rows.values())]
+    assert opener.value is False and advanced.layout.display == "none"  # closed until opened
     inside = {w.description for w in widgets(advanced) if getattr(w, "description", "") in PARAMS}
     assert inside == set(ADVANCED)
+    opener.value = True
+    assert advanced.layout.display is None and opener.icon == "caret-down"
+    opener.value = False
+    assert advanced.layout.display == "none"
+
+
+def test_one_label_column_controls_that_fill_their_rows_and_buttons_at_the_end(panel):
+    labelled = [w for w in widgets(panel) if getattr(w, "description", "") in (*PARAMS, "model", "system", "prompt")]
+    assert {w.style.description_width for w in labelled} == {"140px"}  # main and Advanced rows alike
+    for name in PARAMS:
+        assert find(panel, name).layout.flex == "1 1 auto", name  # the row's width, not ipywidgets' 300 px
+        if name != "max_tokens":
+            assert toggle(panel, name).layout.margin.startswith("0 0 0 12px"), name  # a gap before "set"
+    buttons = [w for w in widgets(panel) if find(panel, "Send") in getattr(w, "children", ())][0]
+    [row] = [w for w in widgets(panel) if buttons in getattr(w, "children", ())]
+    assert row.layout.justify_content == "space-between"
+    assert [b.description for b in row.children[1].children] == ["New chat", "Copy as %%llama"]  # at the end
 
 
 def test_initial_values_come_from_the_session_settings(ip, online):
