@@ -32,6 +32,7 @@ from ..pipeline.budget import Spending
 from ..pipeline.prompt import cell_prompt
 from . import layout
 from .cell_code import cell_code
+from .front_end import require_front_end
 from .param_controls import ParamControl
 
 CHAT = "panel"  # the conversation the panel keeps: the same store as ``%%llama -c panel``
@@ -274,6 +275,10 @@ class LlamaPanel(W.VBox):
         for handle in self.static_displays:
             handle.update(self.static_copy())
 
+    def __repr__(self) -> str:
+        """The text/plain of the widget's output: what a front end without widgets shows in its place."""
+        return "dataoorts-magic panel (a live widget: run its cell in JupyterLab or Notebook to open it)"
+
     def _ipython_display_(self) -> None:
         """Show the widget and, below it, the plain transcript copy that a saved notebook keeps."""
         from IPython.display import display
@@ -282,21 +287,8 @@ class LlamaPanel(W.VBox):
         self.static_displays.append(display(self.static_copy(), display_id=True))
 
 
-NEEDS_FRONT_END = (
-    "The panel needs a Jupyter front end (JupyterLab, Notebook 7, VS Code); in terminal IPython "
-    "ask with %%llama or %llama instead (%%llama? lists the options)."
-)
-
-
 def build_panel(session, shell=None) -> LlamaPanel:
     """The panel for ``session`` (built, wired, not displayed); ``shell`` receives Copy's cell.
-
-    Terminal IPython cannot show widgets, only their repr, so there the answer is one line
-    (a ``UsageError``, also from ``dataoorts_magic.panel()``) that points to ``%%llama``."""
-    from IPython.core.error import UsageError
-
-    from ..display.live_answer import is_terminal
-
-    if shell is not None and is_terminal(shell):
-        raise UsageError(NEEDS_FRONT_END)
+    In terminal IPython it is one line pointing to ``%%llama`` instead (``front_end``)."""
+    require_front_end(shell)
     return LlamaPanel(session, shell)

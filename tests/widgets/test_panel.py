@@ -423,6 +423,14 @@ def test_llama_panel_shows_the_widget_and_then_a_static_transcript(ip, online):
     assert static_out.transient["display_id"]
     assert "panel transcript (0 answers;" in static_out.data["text/html"]
     assert static_out.data["text/html"].startswith("<details")
+    # Where widgets cannot show, the widget's output reads as one line, not LlamaPanel(children=...
+    assert widget_out.data["text/plain"] == (
+        "dataoorts-magic panel (a live widget: run its cell in JupyterLab or Notebook to open it)"
+    )
+    # Reopened without widget state: the style hides JupyterLab's "model not found" output just above
+    # this copy and shows the hint (tests/e2e/test_browser.py checks it in JupyterLab).
+    assert "<style>.jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets)" in static_out.data["text/html"]
+    assert "run the cell to open the live panel again" in static_out.data["text/html"]
 
 
 def test_the_static_transcript_follows_the_panel_so_a_saved_notebook_keeps_it(ip, online):
