@@ -14,7 +14,6 @@ the prompt, so ``%llama -5 squared is?`` asks that. ``--`` lets a prompt start w
 from __future__ import annotations
 
 import argparse
-import difflib
 import re
 import shlex
 
@@ -55,6 +54,8 @@ def _known(word: str, kinds: dict) -> str | None:
 
 def unknown_option(word: str, kinds: dict, cell_mode: bool) -> UsageError:
     """The one line for an option-shaped word that is no option, with the closest real flag."""
+    import difflib  # only for a typo: %load_ext stays light
+
     name = word.split("=", 1)[0]
     magic = "%%llama" if cell_mode else "%llama"
     flags = [k for k in kinds if k.startswith("--")]

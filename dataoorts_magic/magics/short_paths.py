@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import os
 import re
-import sysconfig
 
 _PACKAGE_DIRS = ("site-packages", "dist-packages")
 _SEPARATORS = re.compile(r"[\\/]")
 
 
 def _standard_library() -> str:
+    import sysconfig  # at first use: %load_ext stays light
+
     return os.path.normcase(os.path.abspath(sysconfig.get_paths()["stdlib"]))
 
 
