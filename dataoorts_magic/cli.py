@@ -9,9 +9,27 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 REPO_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def kernel_transport(socket_dir: str):
+    """Config for the demo's kernel: IPC (Unix sockets in ``socket_dir``) where the platform has them.
+
+    Over TCP without CurveZMQ keys ipykernel warns on stderr that its traffic is plain text,
+    which is noise in a demo. Unix sockets in a private folder (``mkdtemp`` makes it 0700)
+    reach no one else, and the kernel gives no warning. The socket path must be absolute:
+    jupyter_client's default, ``kernel-ipc``, is relative, and the kernel runs in the
+    notebook's folder. Windows has no IPC transport in ZeroMQ and keeps TCP."""
+    from traitlets.config import Config
+
+    config = Config()
+    if os.name == "posix":
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = os.path.join(socket_dir, "kernel")
+    return config
 
 
 def run_notebook(source: Path, out_dir: Path, *, timeout: int = 120) -> tuple[Path, Path]:
@@ -27,10 +45,15 @@ def run_notebook(source: Path, out_dir: Path, *, timeout: int = 120) -> tuple[Pa
     env = {**os.environ, "DATAOORTS_OFFLINE": "1"}
     env.pop("DATAOORTS_API_KEY", None)
     out_dir.mkdir(parents=True, exist_ok=True)
-    client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}}
-    )
-    client.execute(env=env)
+    with tempfile.TemporaryDirectory(prefix="dataoorts-kernel-") as socket_dir:
+        client = NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(source.parent)}},
+            config=kernel_transport(socket_dir),
+        )
+        client.execute(env=env)
     executed = out_dir / source.name
     nbformat.write(nb, executed)
     body, _ = HTMLExporter().from_notebook_node(nb)

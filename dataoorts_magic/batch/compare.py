@@ -80,6 +80,17 @@ def _bundle(response: LlamaResponse) -> tuple[dict, dict]:
         return response._repr_mimebundle_()
 
 
+MAX_SIDE_BY_SIDE = 3  # more columns than this wrap, two to a row
+
+
+def grid_style(count: int) -> str:
+    """Columns that share the output's width and never scroll it sideways: up to three side by side,
+    more two to a row. ``minmax(0, 1fr)`` lets a column shrink below its widest line (a long code
+    line scrolls inside its own column instead)."""
+    per_row = count if count <= MAX_SIDE_BY_SIDE else 2
+    return f"display:grid;grid-template-columns:repeat({max(per_row, 1)},minmax(0,1fr));gap:1.2em"
+
+
 class Comparison:
     """Columns headed ``PARAM=value``, each the rendered answer with its usage, or its error."""
 
@@ -107,12 +118,12 @@ class Comparison:
         for header, result, bundle in zip(self.headers, self.results, rendered, strict=True):
             body = error_html(str(result)) if bundle is None else bundle["text/html"]  # sanitized, with footer
             columns.append(
-                "<div style='flex:1 1 0;min-width:16em;overflow-x:auto'>"
+                "<div style='min-width:0;overflow-x:auto'>"
                 f"<div style='font-weight:bold;border-bottom:1px solid #ccc;margin-bottom:.4em'>"
                 f"{html.escape(header)}</div>{body}</div>"
             )
         data = {
-            "text/html": f"<div class='dataoorts-compare' style='display:flex;gap:1.2em'>{''.join(columns)}</div>",
+            "text/html": f"<div class='dataoorts-compare' style='{grid_style(len(columns))}'>{''.join(columns)}</div>",
             "text/plain": self._plain(rendered),
         }
         return data, {"dataoorts_magic": {"compare": self.provenance()}}

@@ -23,6 +23,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import asdict
 
+from ..display.plain_text import snippet
 from ..display.progress import seconds
 from ..display.response import LlamaResponse, Usage
 from ..display.styles import error_html, footer_html
@@ -171,7 +172,7 @@ class BatchResult(Sequence):
     def _rows(self):
         for label, item, result in list(zip(self.labels, self.items, self.results, strict=True))[:SHOWN_ROWS]:
             shown = item if self.kind != "DataFrame" else ", ".join(f"{k}={v}" for k, v in item.items())
-            answer = _short(result.text) if isinstance(result, LlamaResponse) else f"⚠ {_short(result)}"
+            answer = snippet(result.text) if isinstance(result, LlamaResponse) else f"⚠ {_short(result)}"
             yield _short(label, 30), _short(shown), answer, failed(result)
 
     def metadata(self) -> dict:

@@ -16,14 +16,25 @@ def first_code_block(text: str) -> tuple[str | None, str] | None:
     return next(fenced_blocks(text), None)
 
 
+class NotJSON(ValueError):
+    """An answer that is not JSON: ``problem`` says what is wrong, ``fix`` what to do.
+
+    Kept apart so the magic can put its own words between them ("it is shown above as text")
+    without quoting the whole message inside itself."""
+
+    def __init__(self, problem: str, fix: str):
+        super().__init__(f"{problem}. {fix}")
+        self.problem, self.fix = problem, fix
+
+
 def parse_json_answer(text: str):
     """The answer parsed as JSON: the whole text, else a fenced block (```json first), else a JSON value
-    that starts a line and ends one. Raises ValueError with a one-line reason and fix."""
+    that starts a line and ends one. Raises :class:`NotJSON` with a one-line reason and fix."""
     import json
 
     text = normalize(text)
     if not text.strip():
-        raise ValueError("The answer is empty, so it is not JSON. Ask again, or ask for JSON only.")
+        raise NotJSON("The answer is empty, so it is not JSON", "Ask again, or ask for JSON only.")
     blocks = list(fenced_blocks(text))
     tagged = [src for lang, src in blocks if lang and lang.lower() in ("json", "jsonc", "json5")]
     errors = []
@@ -41,7 +52,7 @@ def parse_json_answer(text: str):
             continue
         if text[end:].split("\n", 1)[0].strip() == "":
             return value
-    raise ValueError(
-        f"The answer is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}). "
-        'Ask for JSON only (e.g. -s "Reply with JSON only."), or look at it with -f text.'
+    raise NotJSON(
+        f"The answer is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})",
+        'Ask for JSON only (e.g. -s "Reply with JSON only."), or look at it with -f text.',
     )

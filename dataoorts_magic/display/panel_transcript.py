@@ -4,11 +4,29 @@ Widget views need the widget state, which a saved notebook often lacks (ipywidge
 the panel also keeps a plain display of its turns up to date: the user's prompts escaped as
 text, each answer as ``LlamaResponse`` renders itself (sanitized HTML, footer with usage and cost).
 It sits in a collapsed ``<details>`` so it does not repeat the live panel on screen.
+
+Reopened without widget state, JupyterLab (and Notebook 7) would still pick the widget view
+over any fallback in the same output (its renderer outranks text/html in a trusted notebook,
+and a notebook it saved is trusted), find no model and print "Error displaying widget: model
+not found" above this copy. ``NOT_LIVE_STYLE`` hides exactly that output: JupyterLab gives the
+output the class ``jupyter-widgets`` only when the view failed (a live view is a child of it),
+and the rule matches it only when this transcript comes right after it; the summary's hint to
+run the cell again shows unless a live panel is right above. Where ``<style>`` is stripped (an
+untrusted notebook) the front end never renders the widget view: no error to hide, and the hint
+is true there too.
 """
 
 from __future__ import annotations
 
 import html
+
+NOT_LIVE_STYLE = (
+    "<style>.jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets)"
+    ":has(+ .jp-OutputArea-child .dataoorts-panel-transcript){display:none}"
+    ".jp-OutputArea-child:has(> .jp-OutputArea-output > .jupyter-widgets) + .jp-OutputArea-child "
+    ".dataoorts-reopen-hint{display:none}</style>"
+)
+REOPEN_HINT = '<span class="dataoorts-reopen-hint">; run the cell to open the live panel again</span>'
 
 
 def _answers(n: int) -> str:
@@ -45,7 +63,8 @@ class Transcript:
         body = "".join(parts) or "<em>No answers yet.</em>"
         return (
             '<details class="dataoorts-panel-transcript"><summary>dataoorts-magic panel transcript '
-            f"({_answers(len(self.turns))}; a static copy for the saved notebook)</summary>{body}</details>"
+            f"({_answers(len(self.turns))}; a static copy for the saved notebook{REOPEN_HINT})</summary>{body}"
+            f"</details>{NOT_LIVE_STYLE}"
         )
 
     def __repr__(self) -> str:

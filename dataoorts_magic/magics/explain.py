@@ -18,6 +18,7 @@ import traceback
 from dataclasses import dataclass
 
 from ..errors import redact
+from .short_paths import shorten_frame_line, without_home
 
 SYSTEM = (
     "You are a patient Python teacher helping a learner in a Jupyter notebook. Explain the error "
@@ -61,10 +62,20 @@ def _clip(text: str, limit: int) -> str:
 
 
 def describe(exc: BaseException, source: str | None = None, execution_count: int | None = None) -> LastError:
-    """A :class:`LastError` from an exception (and the cell it came from, if known)."""
+    """A :class:`LastError` from an exception (and the cell it came from, if known).
+
+    The traceback names files short (``short_paths``): a cell as ``Cell In[3]``, a package's
+    file from the package on, any other file by its name, so no folder of the user's is sent."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
     frames = _user_frames(exc.__traceback__) if exc.__traceback__ is not None else []
-    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)] if frames else []
-    lines += traceback.format_exception_only(type(exc), exc)
+    lines = ["Traceback (most recent call last):\n"] if frames else []
+    formatted = zip(frames, traceback.format_list(frames), strict=True)  # one text per frame
+    lines += [shorten_frame_line(line, frame.filename, shell) for frame, line in formatted]
+    only = traceback.format_exception_only(type(exc), exc)
+    where = getattr(exc, "filename", None) if isinstance(exc, SyntaxError) else None
+    lines += [shorten_frame_line(line, where, shell) for line in only] if where else only
     if source is None and frames:
         source = "".join(linecache.getlines(frames[0].filename)) or None
     message = str(exc)
@@ -106,7 +117,7 @@ class ErrorRecorder:
 
 
 def build_prompt(err: LastError, secret: str | None = None) -> str:
-    """The user message: the failing cell, the error and its traceback (the key redacted)."""
+    """The user message: the failing cell, the error and its traceback (the key redacted, the home folder ~)."""
     source = _clip(err.source.strip(), MAX_SOURCE_CHARS) if err.source else "(the cell's source is not available)"
     fence = "````" if "```" in source else "```"
     text = (
@@ -115,4 +126,5 @@ def build_prompt(err: LastError, secret: str | None = None) -> str:
         f"Traceback:\n\n```text\n{_clip(err.traceback, MAX_TRACEBACK_CHARS)}\n```\n\n"
         "Explain to a learner what went wrong, and how to fix it."
     )
+    text = without_home(text)
     return redact(text, secret) if secret else text

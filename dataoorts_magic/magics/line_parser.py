@@ -4,6 +4,11 @@ IPython's own ``parse_argstring`` keeps quotes in tokens and fails on an apostro
 but a prompt is free text (``%llama What's -5 squared?``). So options are read from
 the front of the line, shell-quoted, until the first word that is not an option; the
 rest of the line is the prompt, untouched. ``--`` ends the options explicitly.
+
+A word shaped like an option (``-x``, ``--word``) that is not one is a typo, not the start of
+the prompt: it fails with the closest real flag, so ``--temprature 0.2`` is never sent as the
+question. A dash followed by a digit or a point (``-5``, ``-0.5``, ``-.5``) is a number and starts
+the prompt, so ``%llama -5 squared is?`` asks that. ``--`` lets a prompt start with ``-x`` anyway.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from IPython.core.error import UsageError
 
 # A word: quoted runs and other non-space characters, so --system="You're terse" is one word.
 _WORD = re.compile(r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\S)+""")
+# What a user means as an option: a dash (or two) and a letter. -5 and -0.5 are numbers.
+_OPTION_SHAPED = re.compile(r"--?[A-Za-z]")
 
 
 def _unquote(word: str) -> str:
@@ -45,6 +52,21 @@ def _known(word: str, kinds: dict) -> str | None:
     return None
 
 
+def unknown_option(word: str, kinds: dict, cell_mode: bool) -> UsageError:
+    """The one line for an option-shaped word that is no option, with the closest real flag."""
+    import difflib  # only for a typo: %load_ext stays light
+
+    name = word.split("=", 1)[0]
+    magic = "%%llama" if cell_mode else "%llama"
+    flags = [k for k in kinds if k.startswith("--")]
+    # A cut-short flag (--temp) is its own best hint; difflib alone would rank --system first.
+    close = [k for k in flags if k.startswith(name)] or difflib.get_close_matches(name, flags, n=1, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}?" if close else f"see {magic}? for the options."
+    if not cell_mode:
+        hint += " (A prompt that starts with a dash goes after --.)"
+    return UsageError(f"Unknown option {name!r} on the {magic} line: {hint}")
+
+
 def split_line(line: str, parser: argparse.ArgumentParser, cell_mode: bool) -> tuple[list[str], str]:
     """(argv for the parser, prompt text). In cell mode the whole line must be options."""
     kinds, optional_value = _option_kinds(parser)
@@ -57,6 +79,8 @@ def split_line(line: str, parser: argparse.ArgumentParser, cell_mode: bool) -> t
             return argv, line[words[i].end() :].strip()
         name = _known(word, kinds)
         if name is None:
+            if _OPTION_SHAPED.match(word):
+                raise unknown_option(word, kinds, cell_mode)
             if cell_mode:
                 raise UsageError(
                     f"Unexpected {word!r} on the %%llama line: put the prompt in the cell body "

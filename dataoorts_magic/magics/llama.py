@@ -27,9 +27,9 @@ def _param_arguments(func):
     """One ``--flag`` per row of the parameter table (values are validated later, with the model's ranges)."""
     for p in reversed(PARAMS.values()):
         kind = "N" if p.type is int else "F"
-        func = argument(*p.flags, dest=p.name, metavar=kind, default=None, help=f"{p.help} ({p.min:g}..{p.max:g})")(
-            func
-        )
+        # Whole numbers print whole: seed's bound is 9999999999, which :g would write 1e+10.
+        low, high = (f"{int(p.min)}", f"{int(p.max)}") if p.type is int else (f"{p.min:g}", f"{p.max:g}")
+        func = argument(*p.flags, dest=p.name, metavar=kind, default=None, help=f"{p.help} ({low}..{high})")(func)
     return func
 
 
@@ -191,18 +191,17 @@ class LlamaMagics(Magics, LlamaSettings):
         self.llama_session.close()
 
     def _show(self, response, opts, show=display):
+        from ..display.answer_parts import NotJSON
+
         try:
             value = response.value
-        except ValueError as err:
+        except NotJSON as err:  # its problem and fix, with what happened in between: said once
             response.format = "text"
             if opts.out:
                 self.shell.user_ns[opts.out] = response
             show(response)
             kept = f" {opts.out} holds the answer." if opts.out else ""
-            raise UsageError(
-                f"The answer is not valid JSON ({err}); it is shown above as text.{kept} "
-                "Ask for JSON only, or use -f text."
-            ) from None
+            raise UsageError(f"{err.problem}; it is shown above as text.{kept} {err.fix}") from None
         if opts.out:
             self.shell.user_ns[opts.out] = value
         if not opts.quiet:

@@ -13,10 +13,31 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from ..params import model_info, models
+from ..params import PARAMS, model_info, models
 from ..pipeline.settings import SETTING_NAMES, parse_assignment, read_key
 from . import explain
 from .boundary import one_line_errors
+
+# What an unset setting means: only the sampling parameters fall back to the server.
+UNSET = {"system": "none", "budget": "no cap"}
+
+
+def _unset_label(name: str) -> str:
+    if name in UNSET:
+        return UNSET[name]
+    default = PARAMS[name].default if name in PARAMS else None
+    return "server default" if default is None else f"server default ({default:g})"
+
+
+def _endpoint_row(settings: dict) -> list:
+    """The endpoint requests go to now: with offline on, the bundled one on loopback, not api_url."""
+    if not settings["offline"][0]:
+        return ["endpoint in use", settings["api_url"][0], "api_url"]
+    from ..offline.server import offline_server
+
+    running = offline_server()
+    where = running.url if running else "bundled offline endpoint (started on first request)"
+    return ["endpoint in use", where, f"offline ({settings['offline'][1]}); api_url is not used"]
 
 
 @magics_class
@@ -108,8 +129,11 @@ class LlamaToolMagics(Magics):
 
     def _config_table(self):
         rows = []
-        for name, (value, source) in self.llama_session.resolve().items():
-            rows.append([name, "server default" if value is None else repr(value), source])
+        settings = self.llama_session.resolve()
+        for name, (value, source) in settings.items():
+            rows.append([name, _unset_label(name) if value is None else repr(value), source])
+            if name == "api_url":
+                rows.append(_endpoint_row(settings))
         rows.append(
             ["api key", "set" if self.llama_session.key_is_set() else "not set", "%llama_key / DATAOORTS_API_KEY"]
         )
@@ -201,7 +225,10 @@ class LlamaToolMagics(Magics):
 
         In [2]: %llama_explain
 
-        Sends the exception, its message, the traceback and the failing cell's source.
+        Sends the exception, its message, the traceback and the failing cell's source. Paths
+        are shortened first: a traceback's files by name (``helpers.py``; an installed package's
+        from the package on, ``pandas/core/frame.py``; a cell as ``Cell In[3]``), and your home
+        folder anywhere else as ``~``, so no home folder or user name is sent.
         """
         err = self.last_error.last or explain.from_sys()
         if err is None:
@@ -246,7 +273,8 @@ class LlamaToolMagics(Magics):
         Requests run off the kernel's main thread, so other cells still run. "Copy as %%llama"
         writes the equivalent cell. Below the panel, a plain copy of its transcript is kept up
         to date, so a saved notebook shows it even without widget state.
-        ``dataoorts_magic.panel()`` returns the same panel from Python.
+        ``dataoorts_magic.panel()`` returns the same panel from Python. Terminal IPython cannot
+        show widgets: there both say so in one line and point to %%llama.
         """
         if line.strip():
             raise UsageError("%llama_panel takes no options: set defaults with %llama_config, then open it.")

@@ -30,7 +30,9 @@ from ..errors import LlamaError, one_line
 from ..params import PARAMS, format_cost, models
 from ..pipeline.budget import Spending
 from ..pipeline.prompt import cell_prompt
+from . import layout
 from .cell_code import cell_code
+from .front_end import require_front_end
 from .param_controls import ParamControl
 
 CHAT = "panel"  # the conversation the panel keeps: the same store as ``%%llama -c panel``
@@ -73,27 +75,33 @@ class LlamaPanel(W.VBox):
         if eff["model"] not in models():
             options.insert(0, (f"{eff['model']} · price and limits unknown", eff["model"]))
         self.model_select = W.Dropdown(
-            options=options, value=eff["model"], description="model", layout=W.Layout(width="95%")
+            options=options, value=eff["model"], description="model", style=layout.LABEL, layout=layout.wide()
         )
         self.system_box = W.Textarea(
             eff["system"] or "",
             description="system",
             placeholder="System prompt (optional)",
-            layout=W.Layout(width="95%"),
+            style=layout.LABEL,
+            layout=layout.wide(),
         )
         self.prompt_box = W.Textarea(
-            "", description="prompt", placeholder="Prompt", layout=W.Layout(width="95%", height="6em")
+            "",
+            description="prompt",
+            placeholder="Prompt",
+            style=layout.LABEL,
+            layout=layout.wide(height="6em"),
         )
         self.controls = {name: ParamControl(name, eff[name], eff["model"], self._session_value) for name in PARAMS}
         main = [c.row for name, c in self.controls.items() if name not in ADVANCED]
-        advanced = W.Accordion(
-            [W.VBox([self.controls[name].row for name in ADVANCED])], titles=("Advanced",), selected_index=None
+        self.advanced = layout.Section(
+            "Advanced", [self.controls[name].row for name in ADVANCED], tooltip=", ".join(ADVANCED)
         )
         self.send_button = W.Button(description="Send", button_style="primary", icon="paper-plane")
         self.keep_toggle = W.Checkbox(
             False,
             description="keep conversation",
             indent=False,
+            layout=W.Layout(width="auto", margin=f"0 0 0 {layout.GAP}"),
             tooltip=f'send earlier turns (conversation "{CHAT}", as %%llama -c {CHAT})',
         )
         self.new_chat_button = W.Button(
@@ -104,15 +112,15 @@ class LlamaPanel(W.VBox):
         self.transcript = W.Output()
         self.totals_line = W.HTML(self._totals_html())
         self.code_note = W.HTML("")
-        self.code_box = W.Textarea("", layout=W.Layout(width="95%", height="7em"))
+        self.code_box = W.Textarea("", layout=layout.wide(height="7em"))
         self.code_area = W.VBox([self.code_note, self.code_box], layout=W.Layout(display="none"))
-        buttons = W.HBox([self.send_button, self.keep_toggle, self.new_chat_button, self.copy_button])
+        buttons = layout.button_row([self.send_button, self.keep_toggle], [self.new_chat_button, self.copy_button])
         self.children = [
             self.model_select,
             self.system_box,
             self.prompt_box,
             *main,
-            advanced,
+            self.advanced.widget,
             buttons,
             self.error_line,
             self.transcript,
@@ -267,6 +275,10 @@ class LlamaPanel(W.VBox):
         for handle in self.static_displays:
             handle.update(self.static_copy())
 
+    def __repr__(self) -> str:
+        """The text/plain of the widget's output: what a front end without widgets shows in its place."""
+        return "dataoorts-magic panel (a live widget: run its cell in JupyterLab or Notebook to open it)"
+
     def _ipython_display_(self) -> None:
         """Show the widget and, below it, the plain transcript copy that a saved notebook keeps."""
         from IPython.display import display
@@ -276,5 +288,7 @@ class LlamaPanel(W.VBox):
 
 
 def build_panel(session, shell=None) -> LlamaPanel:
-    """The panel for ``session`` (built, wired, not displayed); ``shell`` receives Copy's cell."""
+    """The panel for ``session`` (built, wired, not displayed); ``shell`` receives Copy's cell.
+    In terminal IPython it is one line pointing to ``%%llama`` instead (``front_end``)."""
+    require_front_end(shell)
     return LlamaPanel(session, shell)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipywidgets as W
 
 from ..params import PARAMS, param_range, supported
+from . import layout
 
 ALWAYS_SENT = ("max_tokens",)
 # Where an unset control rests when the server's default is undocumented: values that change nothing.
@@ -26,7 +27,7 @@ class ParamControl:
         p = PARAMS[name]
         self.name, self._applies, self._quiet = name, applies, False
         low, high = param_range(name, model)
-        common = dict(min=low, max=high, description=name, tooltip=p.help, style={"description_width": "130px"})
+        common = dict(min=low, max=high, description=name, tooltip=p.help, style=layout.LABEL, layout=layout.fill())
         if name == "seed":
             self.input = W.BoundedIntText(**common)
         elif p.type is int:
@@ -39,13 +40,16 @@ class ParamControl:
                 False,
                 description="set",
                 indent=False,
-                layout=W.Layout(width="80px"),
+                layout=layout.end(),
                 tooltip="send this value; off: the session setting or the server's default applies",
             )
             self.input.observe(self._moved, names="value")
             self.toggle.observe(self._toggled, names="value")
         self._show(value)
-        self.row = W.HBox([self.input] + ([self.toggle] if self.toggle else []))
+        last = self.toggle or W.Label(
+            "always sent", tooltip="max_tokens is sent with every request", layout=layout.end()
+        )
+        self.row = layout.row([self.input, last])
 
     @property
     def is_set(self) -> bool:

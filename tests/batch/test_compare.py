@@ -130,3 +130,12 @@ def test_repeated_values_each_keep_their_column_and_provenance(ip, monkeypatch):
     assert html.count(">seed=42<") == 2 and html.count(">seed=7<") == 1
     assert [line.endswith(" · offline") for line in plain.split("\n") if line.startswith("-- ")] == [True] * 3
     assert html.count(" · offline</div>") == 3
+
+
+@pytest.mark.parametrize("values, per_row", [("0,1", 2), ("0,0.5,1", 3), ("0,0.5,1,1.5", 2), ("0,0.3,0.6,0.9,1.2", 2)])
+def test_columns_share_the_width_three_at_most_side_by_side(ip, online, values, per_row):
+    result, cap = run(ip, f"%%llama --compare temperature={values}\nHi")
+    assert result.success, cap.stderr
+    html = cap.outputs[-1].data["text/html"]
+    grid = f"display:grid;grid-template-columns:repeat({per_row},minmax(0,1fr))"
+    assert html.startswith(f"<div class='dataoorts-compare' style='{grid}") and "min-width:16em" not in html

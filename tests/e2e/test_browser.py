@@ -7,7 +7,10 @@ kernels are deleted afterwards. Screenshots of every step go to ``artifacts/scre
 - the quickstart, run with Run All: rendered heading, list, table and highlighted code,
   the usage footer, and the out-of-range temperature as one line;
 - the panel: move the temperature slider, type a prompt, Send; another cell runs while the
-  request is held at the endpoint, then the answer and its usage appear;
+  request is held at the endpoint, then the answer and its usage appear; its layout (one label
+  column, full-width sliders, buttons at the row's end) in JupyterLab Light and Dark; saved,
+  closed and reopened without widget state: the static transcript and no "model not found";
+- --compare with four values: two columns to a row, nothing wider than the output;
 - model output that is a corpus of XSS payloads (from a scripted loopback endpoint), run,
   saved and reopened: nothing executes either time, and the payloads are visible as text.
 """
@@ -401,3 +404,127 @@ def test_panel_sends_with_the_slider_value_while_the_kernel_stays_usable(lab, ne
         assert offline.requests[-1]["body"]["data"]["temperature"] == 0.7
         show(answer)
         screenshot(page, "panel-4-answer")
+
+        panel.locator("button.widget-toggle-button", has_text="Advanced").click()
+        expect(panel.locator(".widget-slider", has=page.locator("label", has_text="presence_penalty"))).to_be_visible()
+        check_panel_layout(panel)
+        show(panel)
+        screenshot(page, "panel-5-layout-light")
+        set_theme(page, "JupyterLab Dark")
+        try:
+            check_panel_layout(panel)
+            screenshot(page, "panel-6-layout-dark")
+        finally:
+            set_theme(page, "JupyterLab Light")  # the module's other tests run in the default theme
+
+        # Saved, closed, reopened with a new kernel: the widget state is not saved (JupyterLab's default).
+        save(page, lab, name, lambda nb: "(1 answer;" in json.dumps(nb["cells"][1].get("outputs", [])))
+        page.close()
+        lab.delete_all_sessions()
+        reopened = page.context.new_page()
+        open_notebook(reopened, lab, name, workspace("panel-reopen"))
+        cell = reopened.locator(".jp-NotebookPanel .jp-CodeCell").nth(1)
+        dead = cell.locator(".jp-OutputArea-output.jupyter-widgets")  # what the widget manager left
+        expect(dead).to_have_text("Error displaying widget: model not found")  # it looked, and gave up
+        expect(dead).to_be_hidden()
+        expect(reopened.get_by_text("Error displaying widget")).to_be_hidden()
+        summary = cell.locator(".dataoorts-panel-transcript summary")
+        expect(summary).to_contain_text("panel transcript (1 answer; a static copy for the saved notebook")
+        expect(summary.locator(".dataoorts-reopen-hint")).to_be_visible()
+        summary.click()
+        expect(cell.locator(".dataoorts-prompt")).to_have_text("You: Why do we standardise variables?")
+        expect(cell.locator(".dataoorts-panel-transcript .dataoorts-answer")).to_be_visible()
+        show(cell)
+        screenshot(reopened, "panel-7-reopened-without-widget-state")
+
+
+def set_theme(page, theme: str) -> None:
+    """Settings > Theme > ``theme``, as a person switches it; wait until the page has it."""
+    page.locator('.lm-MenuBar-itemLabel:text-is("Settings")').click()
+    page.locator('.lm-Menu-itemLabel:text-is("Theme")').hover()
+    page.locator(f'.lm-Menu-itemLabel:text-is("{theme}")').click()
+    page.wait_for_function("theme => document.body.dataset.jpThemeName === theme", arg=theme)
+
+
+PANEL_BOXES = """panel => {
+  const box = el => { const b = el.getBoundingClientRect(); return {left: b.left, right: b.right, width: b.width}; };
+  const all = sel => [...panel.querySelectorAll(sel)].filter(el => el.offsetParent !== null).map(box);
+  const labelled = '.widget-slider, .widget-text, .widget-textarea, .widget-dropdown';
+  return {
+    panel: box(panel.querySelector('.widget-vbox')),
+    labels: [...panel.querySelectorAll(labelled)].filter(el => el.offsetParent !== null)
+              .map(el => box(el.querySelector(':scope > .widget-label'))),
+    tracks: all('.widget-slider .slider-container'),
+    seed: box([...panel.querySelectorAll('.widget-text')].find(el => el.textContent.includes('seed'))
+              .querySelector('input')),
+    seedSet: box([...panel.querySelectorAll('.widget-hbox')].find(r => r.textContent.startsWith('seed'))
+              .querySelector('.widget-checkbox input')),
+    buttons: Object.fromEntries([...panel.querySelectorAll('button.widget-button')]
+              .map(b => [b.textContent.trim(), box(b)])),
+    select: box(panel.querySelector('.widget-dropdown select')),
+  };
+}"""
+
+
+def check_panel_layout(panel) -> None:
+    """What issue 13 asked: one label column, sliders as wide as the panel allows, a gap between
+    seed's field and its "set" toggle, New chat and Copy grouped at the row's end."""
+    boxes = panel.evaluate(PANEL_BOXES)
+    rights = {round(b["right"]) for b in boxes["labels"]}
+    assert len(boxes["labels"]) == 11 and len(rights) == 1, boxes["labels"]  # Advanced rows included
+    assert all(t["width"] > boxes["panel"]["width"] / 2 for t in boxes["tracks"]), boxes["tracks"]
+    assert boxes["seedSet"]["left"] - boxes["seed"]["right"] >= 8, (boxes["seed"], boxes["seedSet"])
+    buttons = boxes["buttons"]
+    assert abs(buttons["Copy as %%llama"]["right"] - boxes["select"]["right"]) <= 4, buttons
+    assert 0 <= buttons["Copy as %%llama"]["left"] - buttons["New chat"]["right"] <= 8, buttons
+    assert buttons["New chat"]["left"] > boxes["panel"]["left"] + boxes["panel"]["width"] / 2, buttons
+
+
+COMPARE_BOXES = """out => {
+  const grid = out.querySelector('.dataoorts-compare');
+  const columns = [...grid.children].map(c => { const b = c.getBoundingClientRect(); return [b.top, b.left]; });
+  return {columns, grid: [grid.scrollWidth, grid.clientWidth], output: [out.scrollWidth, out.clientWidth]};
+}"""
+
+
+def test_compare_with_four_values_wraps_two_to_a_row_and_never_scrolls_sideways(lab, new_page):
+    from playwright.sync_api import expect
+
+    name = "compare.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell(source)
+        for source in (
+            "%load_ext dataoorts_magic\n%llama_config --offline",
+            "%%llama --compare temperature=0,0.5,1,1.5\nWrite a haiku about tidy data.",
+            "%%llama --compare seed=1,2,3\nWrite a haiku about tidy data.",
+        )
+    ]
+    nbformat.write(nb, lab.root_dir / name)
+    page = new_page()
+    open_notebook(page, lab, name, workspace("compare"))
+    run_all(page)
+    wait_until_ran(page)
+    cells = page.locator(".jp-NotebookPanel .jp-CodeCell")
+    four, three = (
+        cells.nth(i).locator(".jp-OutputArea-output", has=page.locator(".dataoorts-compare")) for i in (1, 2)
+    )
+    expect(four.locator(".dataoorts-answer")).to_have_count(4)
+    boxes = four.evaluate(COMPARE_BOXES)
+    rows = sorted({round(top) for top, _ in boxes["columns"]})
+    assert len(rows) == 2 and [round(top) for top, _ in boxes["columns"]].count(rows[0]) == 2, boxes
+    assert boxes["grid"][0] <= boxes["grid"][1] and boxes["output"][0] <= boxes["output"][1], (
+        boxes
+    )  # no sideways scroll
+    show(four)
+    screenshot(page, "compare-1-four-values-light")
+    set_theme(page, "JupyterLab Dark")
+    try:
+        screenshot(page, "compare-2-four-values-dark")
+    finally:
+        set_theme(page, "JupyterLab Light")
+    expect(three.locator(".dataoorts-answer")).to_have_count(3)
+    boxes = three.evaluate(COMPARE_BOXES)
+    assert len({round(top) for top, _ in boxes["columns"]}) == 1, boxes  # three still side by side
+    assert boxes["grid"][0] <= boxes["grid"][1], boxes

@@ -85,3 +85,36 @@ def test_an_error_from_before_the_extension_was_loaded_is_found_in_sys(ip, no_er
     found = explain.from_sys()
     assert found.type_name == "KeyError" and found.message == "'missing'"
     assert found.source.strip() == "{}['missing']"  # from the cell IPython keeps in linecache
+
+
+def test_paths_are_shortened_so_no_home_folder_or_user_name_is_sent(ip, online, no_error_yet, tmp_path, monkeypatch):
+    home = tmp_path / "home" / "alice"
+    project = home / "project"
+    project.mkdir(parents=True)
+    (project / "helpers_13.py").write_text("def load(path):\n    return open(path).read()\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.syspath_prepend(str(project))
+    run(ip, f"import helpers_13\nhelpers_13.load({str(home / 'data.csv')!r})")
+    result, cap = run(ip, "%llama_explain")
+    assert result.success, cap.stderr
+    prompt = sent(online)[1]["content"]
+    assert "alice" not in prompt and str(tmp_path) not in prompt  # neither the home folder nor the user name
+    assert 'File "helpers_13.py", line 2, in load' in prompt
+    assert "Cell In[" in prompt  # the failing cell, as IPython names it
+    assert "No such file or directory: '~/data.csv'" in prompt  # the home folder elsewhere is ~
+    assert "helpers_13.load('~/data.csv')" in prompt
+
+
+def test_an_installed_packages_frames_are_named_from_the_package_on(ip, online, no_error_yet):
+    run(ip, "import requests\nrequests.get('not a url')")
+    run(ip, "%llama_explain")
+    prompt = sent(online)[1]["content"]
+    assert 'File "requests/models.py", line ' in prompt
+    files = [line.split('"')[1] for line in prompt.splitlines() if line.strip().startswith('File "')]
+    assert files and all(not name.startswith(("/", "\\")) and ":" not in name for name in files), files
+    assert "site-packages" not in prompt
+
+
+def test_the_help_says_paths_are_shortened(ip):
+    doc = ip.magics_manager.registry["LlamaToolMagics"].llama_explain.__doc__
+    assert "no home folder or user name is sent" in " ".join(doc.split())

@@ -211,6 +211,21 @@ def test_format_json_failure_keeps_the_answer(ip, online):
     assert ip.user_ns["bad"].text and cap.outputs  # shown as text, kept in the variable
 
 
+def test_format_json_failure_says_each_thing_once(ip, scripted):
+    from support.scripted_server import ok
+
+    scripted.script(ok("Sorry, no JSON today."))
+    result, cap = run(ip, "%%llama -f json\nGive me JSON")
+    assert not result.success
+    line = cap.stderr.strip()
+    assert line == (
+        "UsageError: The answer is not valid JSON (Expecting value at line 1, column 1); it is shown above as "
+        'text. Ask for JSON only (e.g. -s "Reply with JSON only."), or look at it with -f text.'
+    )
+    assert line.count("not valid JSON") == 1 and line.count("Ask for JSON only") == 1
+    assert cap.outputs[0].data["text/plain"].startswith("Sorry, no JSON today.")
+
+
 def test_no_key_says_how_to_set_one(ip, server, monkeypatch):
     monkeypatch.setenv("DATAOORTS_API_URL", server.url)
     result, cap = run(ip, "%%llama\nHi")
@@ -361,6 +376,15 @@ def test_help_lists_every_option(ip):
     ):
         assert flag in doc
     assert "%%llama" in doc
+
+
+def test_help_prints_each_range_as_the_readme_does(ip):
+    _, cap = run(ip, "%%llama?")
+    help_text = " ".join(cap.stdout.split())
+    assert "(1..9999999999)" in help_text and "e+" not in help_text  # seed, not (1..1e+10)
+    for p in PARAMS.values():
+        low, high = (int(p.min), int(p.max)) if p.type is int else (p.min, p.max)
+        assert f"({number(low)}..{number(high)})" in help_text, p.name
 
 
 def test_unload_and_reload_leave_one_registration(ip, online):

@@ -109,10 +109,29 @@ def test_model_prompt_system_buttons_and_a_collapsed_advanced_section(panel):
     for text in ("Send", "New chat", "Copy as %%llama"):
         find(panel, text, "Button")
     assert find(panel, "keep conversation").value is False
-    [advanced] = [w for w in widgets(panel) if type(w).__name__ == "Accordion"]
-    assert advanced.titles == ("Advanced",) and advanced.selected_index is None
+    opener = find(panel, "Advanced", "ToggleButton")
+    rows = {w.model_id: w for w in widgets(panel) if find(panel, "seed") in getattr(w, "children", ())}
+    [advanced] = [w for w in widgets(panel) if any(row in getattr(w, "children", ()) for row in rows.values())]
+    assert opener.value is False and advanced.layout.display == "none"  # closed until opened
     inside = {w.description for w in widgets(advanced) if getattr(w, "description", "") in PARAMS}
     assert inside == set(ADVANCED)
+    opener.value = True
+    assert advanced.layout.display is None and opener.icon == "caret-down"
+    opener.value = False
+    assert advanced.layout.display == "none"
+
+
+def test_one_label_column_controls_that_fill_their_rows_and_buttons_at_the_end(panel):
+    labelled = [w for w in widgets(panel) if getattr(w, "description", "") in (*PARAMS, "model", "system", "prompt")]
+    assert {w.style.description_width for w in labelled} == {"140px"}  # main and Advanced rows alike
+    for name in PARAMS:
+        assert find(panel, name).layout.flex == "1 1 auto", name  # the row's width, not ipywidgets' 300 px
+        if name != "max_tokens":
+            assert toggle(panel, name).layout.margin.startswith("0 0 0 12px"), name  # a gap before "set"
+    buttons = [w for w in widgets(panel) if find(panel, "Send") in getattr(w, "children", ())][0]
+    [row] = [w for w in widgets(panel) if buttons in getattr(w, "children", ())]
+    assert row.layout.justify_content == "space-between"
+    assert [b.description for b in row.children[1].children] == ["New chat", "Copy as %%llama"]  # at the end
 
 
 def test_initial_values_come_from_the_session_settings(ip, online):
@@ -404,6 +423,14 @@ def test_llama_panel_shows_the_widget_and_then_a_static_transcript(ip, online):
     assert static_out.transient["display_id"]
     assert "panel transcript (0 answers;" in static_out.data["text/html"]
     assert static_out.data["text/html"].startswith("<details")
+    # Where widgets cannot show, the widget's output reads as one line, not LlamaPanel(children=...
+    assert widget_out.data["text/plain"] == (
+        "dataoorts-magic panel (a live widget: run its cell in JupyterLab or Notebook to open it)"
+    )
+    # Reopened without widget state: the style hides JupyterLab's "model not found" output just above
+    # this copy and shows the hint (tests/e2e/test_browser.py checks it in JupyterLab).
+    assert "<style>.jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets)" in static_out.data["text/html"]
+    assert "run the cell to open the live panel again" in static_out.data["text/html"]
 
 
 def test_the_static_transcript_follows_the_panel_so_a_saved_notebook_keeps_it(ip, online):
