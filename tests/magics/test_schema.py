@@ -133,3 +133,24 @@ def test_compare_with_a_schema_validates_every_column(ip, online):
     both = ip.user_ns["both"]
     assert [set(r.data) for r in both] == [{"sentiment", "stars", "note"}] * 2
     assert cap.outputs[0].data["text/html"].count("<table>") == 2
+
+
+def test_load_ext_imports_no_schema_library_and_an_inline_schema_never_imports_pydantic(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "ip = InteractiveShell.instance()\n"
+        "ip.run_line_magic('load_ext', 'dataoorts_magic')\n"
+        "print(sorted(m for m in ('jsonschema', 'pydantic', 'pandas') if m in sys.modules))\n"
+        "ip.run_cell('%%llama -q -o d --schema \"stars: int\"\\nRate it.')\n"
+        "print(sorted(m for m in ('jsonschema', 'pydantic', 'pandas') if m in sys.modules), sorted(ip.user_ns['d']))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAOORTS_")}
+    env.update(DATAOORTS_OFFLINE="1", DATAOORTS_MAGIC_HOME=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[]", "['jsonschema'] ['stars']"]
