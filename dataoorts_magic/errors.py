@@ -110,6 +110,31 @@ class ValidationError(LlamaError):
     what = "Invalid value"
 
 
+class SchemaError(ValidationError):
+    """A ``--schema`` SPEC (or ``schema=``) that cannot be read; nothing was sent."""
+
+    what = "Invalid schema"
+
+
+class InvalidAnswerError(LlamaError):
+    """The answer did not match the schema, even when asked again once.
+
+    ``response`` is the last answer (a ``LlamaResponse`` whose usage and cost cover both
+    exchanges), so nothing paid for is lost; ``usage`` and ``cost`` are its.
+    """
+
+    what = "The answer does not match the schema"
+    response = None
+
+    @property
+    def usage(self):
+        return getattr(self.response, "usage", None)
+
+    @property
+    def cost(self):
+        return getattr(self.response, "cost", None)
+
+
 class AuthenticationError(LlamaError):
     what = "Authentication failed"
     fix = "Check your API key: set DATAOORTS_API_KEY or run %llama_key."

@@ -14,6 +14,8 @@ PUBLIC = {
     "LlamaError",
     "LlamaResponse",
     "__version__",
+    "ask",
+    "ask_each",
     "load_ipython_extension",
     "panel",
     "unload_ipython_extension",
@@ -38,6 +40,10 @@ def test_what_each_public_name_is():
     for name in ("load_ipython_extension", "unload_ipython_extension"):
         assert list(inspect.signature(getattr(dataoorts_magic, name)).parameters) == ["ipython"]
     assert list(inspect.signature(dataoorts_magic.panel).parameters) == []
+    ask = inspect.signature(dataoorts_magic.ask).parameters
+    assert list(ask) == ["prompt", "system", "model", "chat", "schema", "params"]
+    each = inspect.signature(dataoorts_magic.ask_each).parameters
+    assert list(each)[:4] == ["items", "prompt", "concurrency", "schema"] and "params" in each
     assert dataoorts_magic.__version__ == "0.1.0"
 
 

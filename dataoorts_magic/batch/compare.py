@@ -24,6 +24,7 @@ from ..display.response import LlamaResponse
 from ..display.styles import error_html
 from ..errors import ModelNotFoundError, PermissionDeniedError, ValidationError
 from ..params import PARAMS, coerce
+from ..pipeline.structured import apply, sender
 from .runner import STOP_ON, Outcome, failed, gather
 
 COMPARABLE = ("model", *PARAMS)
@@ -54,12 +55,16 @@ class Plan:
     requests: list
 
 
-def prepare(session, prompt: str, flags: dict, spec: str) -> Plan:
-    """One checked request per value (each validated against its model's ranges); nothing is sent."""
+def prepare(session, prompt: str, flags: dict, spec: str, schema=None) -> Plan:
+    """One checked request per value (each validated against its model's ranges); nothing is sent.
+
+    With ``schema`` each asks for one object of it (``pipeline.structured``)."""
     name, typed, values = parse(spec)
     if flags.get(name) is not None:
         raise ValidationError(f"{name} is given both as a flag and in --compare: keep only --compare {name}=...")
     requests = [session.request(prompt, {**flags, name: value, "stream": False}) for value in values]
+    if schema is not None:
+        requests = [apply(r, schema) for r in requests]
     return Plan(name, [f"{name}={shown}" for shown in typed], requests)
 
 
@@ -68,7 +73,7 @@ def run(session, plan: Plan, concurrency: int) -> tuple[Comparison, Outcome]:
     stop_on = STOP_ON
     if plan.name == "model":
         stop_on = tuple(k for k in STOP_ON if k not in (ModelNotFoundError, PermissionDeniedError))
-    outcome = gather(session.send, plan.requests, concurrency, stop_on=stop_on)
+    outcome = gather(sender(session), plan.requests, concurrency, stop_on=stop_on)
     return Comparison(plan.headers, outcome.results), outcome
 
 

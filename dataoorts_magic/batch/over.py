@@ -17,6 +17,7 @@ from ..errors import ValidationError
 from ..pipeline.frame_markdown import pandas_kind
 from ..pipeline.interpolate import fields, interpolate
 from ..pipeline.settings import MAX_CONCURRENCY
+from ..pipeline.structured import apply, sender
 from .result import BatchResult
 from .runner import gather
 
@@ -35,6 +36,7 @@ class Batch:
     kind: str = "iterable"
     source: object = None
     requests: list = field(default_factory=list)
+    schema: object = None  # a pipeline.schemas.Schema: every request asks for that object
 
 
 def check_concurrency(value) -> int:
@@ -78,12 +80,13 @@ def _uses(text: str | None, names: set) -> bool:
     return any(_ROOT.match(f).group() in names for f in fields(text or "") if _ROOT.match(f))
 
 
-def prepare(session, prompt: str, flags: dict, name: str, namespace, raw: bool = False) -> Batch:
+def prepare(session, prompt: str, flags: dict, name: str, namespace, raw: bool = False, schema=None) -> Batch:
     """Read ``namespace[name]`` and build one checked request per item; nothing is sent.
 
     Per item the prompt and system text are filled from ``{item}``, the row's columns and
     then the user's variables. Parameters are checked once for all (an error stops the batch
     here); an item whose own prompt is unusable (e.g. empty) keeps the error as its outcome.
+    With ``schema`` every request asks for one object of it (``pipeline.structured``).
     """
     if raw:
         raise ValidationError(
@@ -115,12 +118,15 @@ def prepare(session, prompt: str, flags: dict, name: str, namespace, raw: bool =
             batch.requests.append(err)
     if batch.requests and all(isinstance(r, ValidationError) for r in batch.requests):
         raise batch.requests[0]
+    if schema is not None:
+        batch.schema = schema
+        batch.requests = [r if isinstance(r, ValidationError) else apply(r, schema) for r in batch.requests]
     return batch
 
 
 def run(session, batch: Batch, concurrency: int, progress=None) -> BatchResult:
     """Send the prepared batch ``concurrency`` at a time; the result holds every item's outcome."""
-    outcome = gather(session.send, batch.requests, check_concurrency(concurrency), progress)
+    outcome = gather(sender(session), batch.requests, check_concurrency(concurrency), progress)
     return BatchResult(
         outcome.results,
         batch.labels,
@@ -130,4 +136,5 @@ def run(session, batch: Batch, concurrency: int, progress=None) -> BatchResult:
         elapsed=outcome.elapsed,
         interrupted=outcome.interrupted,
         stopped_by=outcome.stopped_by,
+        schema=batch.schema,
     )

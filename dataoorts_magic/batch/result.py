@@ -28,6 +28,7 @@ from ..display.progress import seconds
 from ..display.response import LlamaResponse, Usage
 from ..display.styles import error_html, footer_html
 from ..params import format_cost
+from . import records as schema_records
 from .runner import failed, finished
 
 SHOWN_ROWS = 50  # rows in the display; the result holds them all
@@ -46,12 +47,25 @@ class BatchResult(Sequence):
     ``labels`` are the item positions (or the Series/DataFrame index); ``texts`` the answers
     (None where an item failed); ``errors`` maps a label to its one-line message (a position
     when labels repeat); ``failures`` lists ``(position, label, message)``; ``usage`` and
-    ``cost`` add up the answers; ``to_series()`` / ``to_frame()`` need pandas.
+    ``cost`` add up the answers; ``to_series()`` / ``to_frame()`` need pandas. A ``--schema``
+    batch also has ``schema`` and ``records`` (each item's validated dict, None where it failed);
+    its ``to_frame()`` has a typed column per field and it displays as a table of the fields.
     """
 
     def __init__(
-        self, results, labels, items, *, kind="iterable", source=None, elapsed=0.0, interrupted=False, stopped_by=None
+        self,
+        results,
+        labels,
+        items,
+        *,
+        kind="iterable",
+        source=None,
+        elapsed=0.0,
+        interrupted=False,
+        stopped_by=None,
+        schema=None,
     ):
+        self.schema = schema
         self.results = list(results)
         self.labels = list(labels)
         self.items = list(items)
@@ -67,6 +81,11 @@ class BatchResult(Sequence):
     @property
     def responses(self) -> list[LlamaResponse]:
         return [r for r in self.results if isinstance(r, LlamaResponse)]
+
+    @property
+    def records(self) -> list:
+        """Each item's validated dict (``--schema``), None where it failed or there is no schema."""
+        return [r.data if isinstance(r, LlamaResponse) else None for r in self.results]
 
     @property
     def texts(self) -> list:
@@ -98,8 +117,8 @@ class BatchResult(Sequence):
 
     @property
     def usage(self) -> Usage | None:
-        """Tokens of every answer that reported usage (None if none did)."""
-        counted = [r.usage for r in self.responses if r.usage is not None]
+        """Tokens of every answer that reported usage (None if none did), re-asked ones that still failed too."""
+        counted = [r.usage for r in schema_records.paid(self) if r is not None and r.usage is not None]
         if not counted:
             return None
         return Usage(
@@ -108,8 +127,8 @@ class BatchResult(Sequence):
 
     @property
     def cost(self) -> float | None:
-        """USD of all answers; None when any answer's cost is unknown."""
-        costs = [r.cost for r in self.responses]
+        """USD of all answers (re-asked ones that still failed too); None when any answer's cost is unknown."""
+        costs = [r.cost for r in schema_records.paid(self) if r is not None]
         return None if any(c is None for c in costs) else sum(costs)
 
     def _index(self):
@@ -121,9 +140,23 @@ class BatchResult(Sequence):
 
         return pd.Series(self.texts, index=self._index(), name=name, dtype=object)
 
-    def to_frame(self):
-        """A DataFrame: VAR's columns (or ``item``), then answer, error, tokens, cost and seconds."""
+    def input_frame(self):
+        """VAR as a DataFrame: a copy of VAR's own, or its items as a column ``item`` (with VAR's index)."""
         import pandas as pd
+
+        if self.kind == "DataFrame":
+            return self.source.copy()
+        return pd.DataFrame({"item": self.items}, index=self._index())
+
+    def to_frame(self):
+        """A DataFrame: VAR's columns (or ``item``), then answer, error, tokens, cost and seconds.
+
+        A ``--schema`` batch has one typed column per field instead of ``answer`` (``records``).
+        """
+        import pandas as pd
+
+        if self.schema is not None:
+            return schema_records.typed_frame(self)
 
         def col(attr):
             return [getattr(r, attr) if isinstance(r, LlamaResponse) else None for r in self.results]
@@ -138,10 +171,7 @@ class BatchResult(Sequence):
             "cost": col("cost"),
             "elapsed": col("elapsed"),
         }
-        if self.kind == "DataFrame":
-            frame = self.source.copy()
-        else:
-            frame = pd.DataFrame({"item": self.items}, index=self._index())
+        frame = self.input_frame()
         for key, values in extra.items():
             frame[key if key not in frame.columns else f"{key}_llama"] = pd.Series(
                 values, index=frame.index, dtype=object
@@ -205,6 +235,8 @@ class BatchResult(Sequence):
         return f"… {hidden} more rows (all {len(self)} are in the result)" if hidden > 0 else ""
 
     def __repr__(self) -> str:
+        if self.schema is not None:
+            return schema_records.plain(self, SHOWN_ROWS)
         lines = [f"BatchResult over {len(self)} items"]
         for label, item, answer, _ in self._rows():
             lines.append(f"[{label}] {item}\n    → {answer}")
@@ -214,6 +246,8 @@ class BatchResult(Sequence):
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        if self.schema is not None:
+            return schema_records.html_table(self, SHOWN_ROWS)
         cell = "<td style='text-align:left;vertical-align:top'>"
         rows = "".join(
             f"<tr>{cell}{html.escape(label)}</td>{cell}{html.escape(item)}</td>"

@@ -55,6 +55,7 @@ class LlamaResponse:
     raw: dict = field(default_factory=dict, repr=False)
     format: str = "markdown"
     notes: list = field(default_factory=list)
+    data: dict | None = None  # the validated object of a --schema answer
 
     def __str__(self) -> str:
         return self.text
@@ -76,7 +77,9 @@ class LlamaResponse:
 
     @property
     def value(self):
-        """What ``--out`` stores for this format: the source for code, the object for json."""
+        """What ``--out`` stores: the validated dict of a --schema answer, the source for code, the object for json."""
+        if self.data is not None:
+            return self.data
         from .answer_parts import first_code_block, parse_json_answer
 
         if self.format == "code":
@@ -131,7 +134,15 @@ class LlamaResponse:
         footer_html = footer_div(footer)
         footer_md = "\n\n---\n*" + markdown_literal(footer) + "*\n"
         data = {}
-        if self.format == "text":
+        if self.data is not None:  # a --schema answer: its fields as a table (escaped), the object as JSON
+            from .fields import field_table
+
+            table = field_table(self.data)
+            data["text/html"] = table._repr_html_() + footer_html
+            data["text/markdown"] = fenced(json.dumps(self.data, indent=2, ensure_ascii=False), "json") + footer_md
+            data["application/json"] = self.data
+            plain = repr(table)
+        elif self.format == "text":
             data["text/html"] = f'<pre class="dataoorts-text">{escape_text(self.text)}</pre>' + footer_html
             data["text/markdown"] = fenced(self.text, "text") + footer_md
             plain = self.text

@@ -14,6 +14,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
+from ..errors import InvalidAnswerError, one_line
 from ..params import PARAMS
 from ..pipeline.interpolate import interpolate
 from ..pipeline.prompt import cell_prompt
@@ -100,6 +101,14 @@ class LlamaMagics(Magics, LlamaSettings):
         default=None,
         help="show the answer as it arrives (also the stream setting); a whole answer is shown as usual",
     )
+    @argument(
+        "--schema",
+        default=None,
+        metavar="SPEC",
+        help='structured answer: inline fields ("sentiment: positive|negative, stars: int, note: str?"; types '
+        "str, int, float, bool, list[str], a|b|c, ? = optional) or the name of a variable holding a JSON Schema "
+        "dict or a pydantic model class; the answer is validated (asked again once); -o gets the dict",
+    )
     @line_cell_magic
     def llama(self, line, cell=None):
         """Ask the Llama model; the cell body (or the rest of the line) is the user message.
@@ -114,6 +123,9 @@ class LlamaMagics(Magics, LlamaSettings):
 
         In [4]: %%llama --over titles -j 8 -o summaries
            ...: Summarize in one line: {item}
+
+        In [5]: %%llama --over reviews --schema "sentiment: positive|negative, stars: int" -o labels
+           ...: Label this review: {review}
 
         ``{name}`` is replaced by the value of the variable ``name`` (also ``{name.attr}``,
         ``{name[0]}``); braces that do not resolve are left as typed, ``{{``/``}}`` are
@@ -135,20 +147,25 @@ class LlamaMagics(Magics, LlamaSettings):
         flags = {name: getattr(opts, name) for name in PARAMS}
         flags.update(model=opts.model, system=system, format=opts.format, no_cache=opts.no_cache)
         flags.update(stream=opts.stream, concurrency=opts.concurrency)
+        schema = self._schema(opts)
         if opts.over is not None or opts.compare is not None:
-            return self._many(prompt, flags, opts)
+            return self._many(prompt, flags, opts, schema)
         if opts.concurrency is not None:
             raise UsageError("-j sets the requests in flight for --over and --compare; this cell sends one request.")
         with one_line_errors():
             req = self.llama_session.request(prompt, flags, chat=opts.chat)  # checked: nothing sent yet
-            view = self._live_view(req["settings"], opts)
-            send = functools.partial(self.llama_session.send, req)
-            if view is None:
-                response = send()
+            view = None
+            if schema is not None:
+                response = self._ask_structured(req, schema, opts)
             else:
-                from ..display.live_answer import watch
+                view = self._live_view(req["settings"], opts)
+                send = functools.partial(self.llama_session.send, req)
+                if view is None:
+                    response = send()
+                else:
+                    from ..display.live_answer import watch
 
-                response = watch(send, view)
+                    response = watch(send, view)
         self._show(response, opts, show=view.finish if view else display)
 
     def _live_view(self, eff, opts):
@@ -159,7 +176,42 @@ class LlamaMagics(Magics, LlamaSettings):
 
         return live_answer.LiveAnswer(eff["format"], terminal=live_answer.is_terminal(self.shell))
 
-    def _many(self, prompt, flags, opts):
+    def _schema(self, opts):
+        """The cell's ``--schema`` (None without one), read before anything is sent."""
+        if opts.schema is None:
+            return None
+        for name, given in (("-f", opts.format), ("--stream", opts.stream)):
+            if given:
+                raise UsageError(
+                    f"{name} does not apply with --schema: the answer is validated whole and shown as a table "
+                    f"of its fields (-o gets the dict); drop {name}."
+                )
+        from ..pipeline.schemas import resolve
+
+        with one_line_errors():
+            return resolve(opts.schema, self.shell.user_ns)
+
+    def _ask_structured(self, req, schema, opts):
+        """Send a --schema request (validated, asked again once); a mismatch keeps the last answer."""
+        from ..pipeline import structured
+
+        try:
+            return structured.send(self.llama_session, structured.apply(req, schema))
+        except InvalidAnswerError as err:
+            self._keep_mismatch(err, opts)
+
+    def _keep_mismatch(self, err, opts):
+        """A --schema answer that still does not match: shown as text and kept in OUT, then the one line."""
+        response = err.response
+        response.format = "text"
+        if opts.out:
+            self.shell.user_ns[opts.out] = response
+        if not opts.quiet:
+            display(response)
+        kept = f"; {opts.out} holds it" if opts.out else ""
+        raise UsageError(f"{one_line(err)} The last answer is shown above as text{kept}.")
+
+    def _many(self, prompt, flags, opts, schema=None):
         """--over and --compare: many requests, -j at a time; OUT keeps what finished, even if interrupted."""
         from ..batch import compare, over, runner
         from ..display import progress
@@ -173,10 +225,13 @@ class LlamaMagics(Magics, LlamaSettings):
         with one_line_errors():
             jobs = over.check_concurrency(session.effective(flags)["concurrency"])
             if opts.over is not None:
-                prepared = over.prepare(session, prompt, flags, opts.over, self.shell.user_ns, raw=opts.raw)
+                prepared = over.prepare(
+                    session, prompt, flags, opts.over, self.shell.user_ns, raw=opts.raw, schema=schema
+                )
                 shown = value = run = over.run(session, prepared, jobs, progress.for_shell(self.shell, opts.quiet))
             else:
-                shown, run = compare.run(session, compare.prepare(session, prompt, flags, opts.compare), jobs)
+                plan = compare.prepare(session, prompt, flags, opts.compare, schema=schema)
+                shown, run = compare.run(session, plan, jobs)
                 value = run.results
         if opts.out:
             self.shell.user_ns[opts.out] = value

@@ -7,7 +7,8 @@ every kind of block the renderer must handle. The wording is drawn with a
 ``random.Random`` seeded from the request: the same messages, parameters and seed give the
 same answer; a higher temperature draws from more phrasings; with no seed (and a
 temperature above 0) it may change per request. A last user message that mentions "json"
-gets a fenced JSON object instead, for ``-f json``. Standard library only.
+gets a fenced JSON object instead, for ``-f json``; a ``--schema`` request gets an object of
+the asked shape (``json_answers``). Standard library only.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import json
 import random
 import re
 from collections import Counter
+
+from .json_answers import requested_schema, schema_answer
 
 TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 WORD_RE = re.compile(r"\w+")
@@ -173,8 +176,12 @@ def _json_answer(rng, model, params, prompt, temperature) -> str:
 def answer_text(model: str, messages: list[dict], params: dict) -> str:
     """The whole answer (before any ``max_tokens`` cut) for a validated request.
 
-    ``params`` holds only the sampling parameters the request set and the model takes.
+    ``params`` holds only the sampling parameters the request set and the model takes. A request
+    with our schema instructions gets a made-up object of that shape (``json_answers``).
     """
+    schema = requested_schema(messages)
+    if schema is not None:
+        return schema_answer(schema, messages)
     rng = make_rng(model, messages, params)
     temperature = params.get("temperature", DEFAULT_TEMPERATURE)
     prompt = last_user_text(messages)

@@ -122,14 +122,15 @@ def _stream_events(text: str, usage: dict) -> list[bytes]:
     return events
 
 
-def _answer(model: str, data: dict) -> Reply:
-    """The success reply for a validated request: the answer cut at max_tokens, with usage."""
+def _answer(model: str, data: dict, text: str | None = None) -> Reply:
+    """The success reply for a validated request: the answer (``text`` or generated), cut at max_tokens, with usage."""
     sent = {name: data[name] for name in _params.PARAMS if name in data and _params.supported(name, model)}
     for name in ("max_tokens", "top_k", "seed"):
         if name in sent:
             sent[name] = int(sent[name])  # 3.0 is a JSON Schema integer
     messages = data["messages"]
-    text = cut_tokens(answer_text(model, messages, sent), sent.get("max_tokens", SERVER_MAX_TOKENS))
+    text = answer_text(model, messages, sent) if text is None else text
+    text = cut_tokens(text, sent.get("max_tokens", SERVER_MAX_TOKENS))
     prompt = prompt_tokens(messages)
     completion = count_tokens(text)
     usage = {"completion_tokens": completion, "prompt_tokens": prompt, "total_tokens": prompt + completion}
@@ -139,8 +140,8 @@ def _answer(model: str, data: dict) -> Reply:
     return Reply(200, dump({"errors": [], "messages": [], "result": result, "success": True}))
 
 
-def api_reply(body) -> Reply:
-    """Validate an authenticated request's body and answer it."""
+def api_reply(body, answer: str | None = None) -> Reply:
+    """Validate an authenticated request's body and answer it (with ``answer``, when scripted)."""
     if not isinstance(body, dict):
         return bad_input(f"Type mismatch of '/', '{json_type(body)}' not in 'object'")
     model = body.get("model")
@@ -155,4 +156,4 @@ def api_reply(body) -> Reply:
     if not isinstance(body["data"], dict):
         return bad_input(f"Type mismatch of '/data', '{json_type(body['data'])}' not in 'object'")
     problem = validate(body["data"])
-    return bad_input(problem) if problem else _answer(model, body["data"])
+    return bad_input(problem) if problem else _answer(model, body["data"], answer)

@@ -71,7 +71,9 @@ class OfflineServer:
     then 429 with Retry-After; ``script``, a list of per-request overrides used in order
     (``{"status": 503, "code": 3040}``, ``{"drop": True}``, ``{"latency": 2.0}``,
     ``{"body": "<html>...", "status": 502, "content_type": "text/html"}``; also ``message``,
-    ``retry_after``, ``headers``), after which normal behaviour resumes.
+    ``retry_after``, ``headers``; ``{"answer": "text"}`` answers a valid request with that text
+    instead of the generated one, e.g. an invalid object to show a ``--schema`` re-ask), after
+    which normal behaviour resumes.
 
     Stats (thread-safe): ``requests`` (dicts of redacted lower-case ``headers``, parsed
     ``body`` or None, ``status``; appended on arrival, status set before the reply is
@@ -203,12 +205,12 @@ class OfflineServer:
         delay = override.get("latency", self.latency)
         if delay:
             time.sleep(delay)
-        reply = _scripted(override) or self._routed(handler, body)
+        reply = _scripted(override) or self._routed(handler, body, override.get("answer"))
         reply.headers.update(override.get("headers", {}))
         reply.drop = reply.drop or bool(override.get("drop"))
         return reply
 
-    def _routed(self, handler, body) -> Reply:
+    def _routed(self, handler, body, answer: str | None = None) -> Reply:
         if urlsplit(handler.path).path != API_PATH:
             return failure(404)
         if handler.command != "POST":
@@ -226,11 +228,11 @@ class OfflineServer:
             return failure(500, 3043)
         if kind == "502":
             return Reply(502, PROXY_PAGE.encode(), "text/html")
-        reply = self._authorized_reply(handler, body)
+        reply = self._authorized_reply(handler, body, answer)
         reply.drop = kind == "drop"
         return reply
 
-    def _authorized_reply(self, handler, body) -> Reply:
+    def _authorized_reply(self, handler, body, answer: str | None = None) -> Reply:
         token = bearer_token(handler.headers.get("Authorization"))
         if token is None or (
             self.api_key is not None and not hmac.compare_digest(token.encode(), self.api_key.encode())
@@ -238,7 +240,7 @@ class OfflineServer:
             return failure(401, 10000, "Authentication error")
         if body is _NOT_JSON:
             return bad_input("The request body is not valid JSON")
-        return api_reply(body)
+        return api_reply(body, answer)
 
     def _rate_limited(self) -> int | None:
         """Seconds until a slot frees when the rolling-minute limit is reached, else None (slot taken)."""

@@ -10,6 +10,7 @@ in its footer, and each notebook shows what it is there to teach.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -207,7 +208,7 @@ def test_teaching_parameters_compares_values_side_by_side_and_opens_the_panel(ex
     assert table.split("\n")[1].split() == ["mat", "100.0", "97.8", "68.1", "50.2", "38.9", "26.4"]
 
 
-def test_exploratory_analysis_labels_every_review_joins_them_back_and_reports_cost(executed):
+def test_exploratory_analysis_labels_every_review_with_a_schema_reasks_once_and_reports_cost(executed):
     import pandas as pd
 
     data = pd.read_csv(REPO / "notebooks" / "data" / "reviews.csv")
@@ -216,14 +217,34 @@ def test_exploratory_analysis_labels_every_review_joins_them_back_and_reports_co
     nb = executed(REPO / "notebooks" / "exploratory_analysis.ipynb")
     (batch,) = cell_outputs(nb, "%%llama --over reviews")
     assert "-- 50 requests · " in plain(batch) and "failed" not in plain(batch)
-    assert "<table class='dataoorts-batch'>" in "".join(o.get("data", {}).get("text/html", "") for o in batch)
-    (joined,) = cell_outputs(nb, "LABELS = ")
-    assert "label" in plain(joined) and "unclear" in plain(joined)  # offline answers are echoes, parsed as unclear
+    page = "".join(o.get("data", {}).get("text/html", "") for o in batch)
+    assert "<div class='dataoorts-batch dataoorts-records'>" in page
+    assert all(f"<th style='text-align:left'>{field}</th>" in page for field in ("sentiment", "rating", "topic"))
+    (records,) = cell_outputs(nb, "labels.records")
+    assert "'sentiment': " in plain(records) and "'topic': 'offline: " in plain(records)  # made up, and says so
+    (dtypes,) = cell_outputs(nb, "table = labels.to_frame()")
+    typed = dict(line.split() for line in plain(dtypes).splitlines() if len(line.split()) == 2)
+    assert {k: typed[k] for k in ("sentiment", "rating", "topic", "prompt_tokens")} == {
+        "sentiment": "category",
+        "rating": "Int64",
+        "topic": "string",
+        "prompt_tokens": "Int64",
+    }
+    (joined,) = cell_outputs(nb, 'reviews["label"] = ')
+    assert "label" in plain(joined) and "rating" in plain(joined)
+    (instructions,) = cell_outputs(nb, 'print(labels[0].messages[0]["content"])')
+    assert plain(instructions).startswith("You label customer reviews of household products.\n\nAnswer with one JSON")
+    (reasked,) = cell_outputs(nb, "%%llama -t 0 -n 120 -o first_label")
+    assert "· re-asked once: field 'sentiment': 'delighted' is not one of" in plain(reasked)
+    (kept,) = cell_outputs(nb, "first_label")
+    assert plain(kept).startswith("{'sentiment': ")
     shown = text_of(nb)
-    assert "labels agreeing with the stars: 0%; unclear: 50 of 50" in shown
+    assert 'assistant: {"sentiment": "mixed", "rating": 4.5' in shown  # ask(): the exchange in .messages
+    assert "field 'rating': 4.5 is not of type 'integer'. Reply again" in shown
+    assert re.search(r"labels agreeing with the stars: \d+%; ratings off by \d\.\d stars on average", shown)
     (summaries,) = cell_outputs(nb, "%%llama --over texts")
     assert "-- 5 requests · " in plain(summaries)
     (with_summary,) = cell_outputs(nb, 'stats["summary"]')
     assert all(product in plain(with_summary) for product in data["product"].unique())
-    assert "classification   50 requests" in shown and "summaries         5 requests" in shown
+    assert "labels           50 requests" in shown and "summaries         5 requests" in shown
     assert "100,000 reviews about $" in shown

@@ -1,0 +1,63 @@
+"""``dataoorts_magic.ask`` and ``ask_each``: the magics' pipeline for code outside a cell.
+
+The package ``__init__`` holds the documented signatures and imports this module on the first
+call. The work is the magics' own: ``LlamaSession.request`` checks the arguments (nothing is
+sent on a bad one), ``pipeline.structured`` does ``schema=``, ``over.prepare`` / ``over.run``
+do the items. Bad arguments raise the package's ``LlamaError`` kinds, with the line the magics show.
+"""
+
+from __future__ import annotations
+
+from ..display.progress import Progress
+from ..errors import ValidationError
+from ..params import PARAMS, coerce
+from ..pipeline import structured
+from ..pipeline.schemas import from_value
+from ..pipeline.standalone import current_session
+from . import over
+
+
+def _flags(system, model, params: dict) -> dict:
+    """The magics' flags from keyword arguments; an unknown parameter fails as ``%%llama`` would."""
+    for name, value in params.items():
+        if name not in PARAMS:
+            coerce(name, value)  # raises "unknown parameter ...: use one of ..."
+    for name, value in (("system", system), ("model", model)):
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(f"{name}={value!r} is not text: give a string, e.g. {name}='...'.")
+    return {**params, "system": system, "model": model, "stream": False}
+
+
+def _text(prompt, where: str) -> str:
+    if not isinstance(prompt, str):
+        hint = " (ask_each(items, prompt) sends one request per item)" if where == "ask" else ""
+        raise ValidationError(f"{where}(): the prompt is a {type(prompt).__name__}, not text: give a string{hint}.")
+    return prompt
+
+
+def ask(prompt, *, system=None, model=None, chat=None, schema=None, **params):
+    session = current_session()
+    flags = _flags(system, model, params)
+    compiled = from_value(schema) if schema is not None else None
+    req = session.request(_text(prompt, "ask"), flags, chat=chat)
+    if compiled is not None:
+        structured.apply(req, compiled)
+    return structured.send(session, req)
+
+
+def ask_each(items, prompt, *, concurrency=None, system=None, model=None, chat=None, schema=None, **params):
+    if chat is not None:
+        raise ValidationError("chat applies to a single request, not to ask_each: drop chat (or call ask per item).")
+    session = current_session()
+    flags = _flags(system, model, params)
+    compiled = from_value(schema) if schema is not None else None
+    if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int)):
+        raise ValidationError(f"concurrency={concurrency!r} is not a whole number: give e.g. concurrency=4.")
+    jobs = over.check_concurrency(concurrency if concurrency is not None else session.effective()["concurrency"])
+    batch = over.prepare(session, _text(prompt, "ask_each"), flags, "items", {"items": items}, schema=compiled)
+    result = over.run(session, batch, jobs, Progress())
+    if result.interrupted:
+        raise KeyboardInterrupt
+    if result.stopped_by is not None and not result.responses:
+        raise result.stopped_by  # nothing arrived: a failure every item would repeat (no key, quota...)
+    return result
