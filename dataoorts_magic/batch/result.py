@@ -25,7 +25,7 @@ from dataclasses import asdict
 
 from ..display.progress import seconds
 from ..display.response import LlamaResponse, Usage
-from ..display.styles import error_html, footer_html
+from ..display.styles import error_html, footer_html, text_html
 from ..params import format_cost
 from .runner import failed, finished
 
@@ -214,9 +214,9 @@ class BatchResult(Sequence):
 
     def _repr_html_(self) -> str:
         cell = "<td style='text-align:left;vertical-align:top'>"
-        rows = "".join(
-            f"<tr>{cell}{html.escape(label)}</td>{cell}{html.escape(item)}</td>"
-            f"{cell}{error_html(answer, 'span') if bad else html.escape(answer)}</td></tr>"
+        rows = "".join(  # text_html: escaped, and script URLs broken (MathJax typesets this table)
+            f"<tr>{cell}{text_html(label)}</td>{cell}{text_html(item)}</td>"
+            f"{cell}{error_html(answer, 'span') if bad else text_html(answer)}</td></tr>"
             for label, item, answer, bad in self._rows()
         )
         more = f"<div>{html.escape(self._more())}</div>" if self._more() else ""
