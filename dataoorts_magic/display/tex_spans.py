@@ -5,7 +5,8 @@ before it reads Markdown, as it does in a Markdown cell) and escapes only the pr
 it must see the same formulas as markdown-it with our math plugins does. ``segments(text)``
 splits prose (no fenced code in it) into ``("text", …)`` and ``("math", …)`` pieces, in order:
 
-- ``\(…\)`` and ``\[…\]``; ``$$…$$``; ``$…$`` by Pandoc's rule (an opening ``$`` with a
+- ``\(…\)`` and ``\[…\]``; ``\begin{env}…\end{env}`` (JupyterLab typesets any environment;
+  the HTML renderer those of amsmath that start a block); ``$$…$$``; ``$…$`` by Pandoc's rule (an opening ``$`` with a
   non-space after it and no digit before it, a closing one with a non-space before it and no
   digit after it), so ``$5 and $10`` is money;
 - never across a blank line; a backslash escape stays text (``\$`` is a dollar); code spans stay
@@ -20,6 +21,7 @@ import re
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _TICKS = re.compile(r"`+")
+_BEGIN = re.compile(r"\\begin\{([A-Za-z]+\*?)\}")
 
 
 def _escaped(text: str, j: int) -> bool:
@@ -32,6 +34,9 @@ def _escaped(text: str, j: int) -> bool:
 
 def _math_end(text: str, i: int, end: int) -> int:
     """Where the formula starting at ``text[i]`` ends (exclusive), or -1 if none starts there."""
+    if begin := _BEGIN.match(text, i):
+        close = text.find("\\end{" + begin[1] + "}", begin.end(), end)
+        return close + len(begin[1]) + 6 if close != -1 else -1
     if text.startswith(("\\(", "\\["), i):
         close = text.find("\\)" if text[i + 1] == "(" else "\\]", i + 3, end)
         return close + 2 if close != -1 else -1
@@ -63,7 +68,7 @@ def segments(text: str) -> list[tuple[str, str]]:
                 close = text.find(run, _TICKS.match(text, close).end(), paragraph_end)
             i = close + len(run) if close != -1 else i + len(run)
             continue
-        if c == "\\" and not text.startswith(("\\(", "\\["), i):
+        if c == "\\" and not text.startswith(("\\(", "\\[", "\\begin{"), i):
             i += 2
             continue
         if c in "\\$":
