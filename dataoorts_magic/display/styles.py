@@ -11,7 +11,7 @@ small stylesheet that comes with an answer only when it has code or a table.
 
 Every colour reads at a contrast of at least 4.5:1 in JupyterLab Light and Dark (measured by
 ``tests/e2e/test_browser_rendering.py``). Where a theme colour of JupyterLab's editor does not
-(comments in both themes, numbers in Light), ``color-mix`` moves it a quarter of the way toward
+(comments in both themes, numbers in Light, ...), ``color-mix`` moves it a third of the way toward
 the editor's text colour; a browser without ``color-mix`` keeps the plain theme colour before it.
 """
 
@@ -25,8 +25,9 @@ FOOTER = "color:var(--jp-ui-font-color2,#616161);font-size:85%"  # smaller, dimm
 ERROR = "color:var(--jp-error-color1,#b00020)"  # one red for every error line and failed item
 RULE = "border-bottom:1px solid var(--jp-border-color2,#ccc)"  # the line under a comparison's headers
 
-# The block look of code and the alignment of table cells, as rules of an answer's stylesheet
-# (JupyterLab gives every <code> the page background and right-aligns the cells of HTML outputs).
+# The block look of code and the alignment of table cells (as in a Markdown cell: headers centred,
+# cells left, unless the table says), as rules of an answer's stylesheet (JupyterLab gives every
+# <code> the page background and right-aligns the cells of HTML outputs).
 # Where <style> is stripped, code is still an ordinary <pre>, readable in any theme.
 BLOCK_RULES = {
     "code": (
@@ -35,7 +36,7 @@ BLOCK_RULES = {
         ".dataoorts-answer .codehilite code{background:none;padding:0}"
     ),
     "table": (
-        ".dataoorts-answer tr>:is(th,td):not([align]){text-align:left}"
+        ".dataoorts-answer tr>td:not([align]){text-align:left}.dataoorts-answer tr>th:not([align]){text-align:center}"
         ".dataoorts-answer tr>:is(th,td)[align=center]{text-align:center}"
         ".dataoorts-answer tr>:is(th,td)[align=right]{text-align:right}"
     ),
@@ -47,9 +48,9 @@ def _editor(name: str, fallback: str) -> str:
 
 
 def _readable(name: str, fallback: str) -> str:
-    """A theme colour moved a quarter toward the editor's text colour (see the module docstring)."""
+    """A theme colour moved a third of the way toward the editor's text colour (see the module docstring)."""
     colour = _editor(name, fallback)
-    return f"color:{colour};color:color-mix(in srgb,{colour} 75%,{_editor('variable', '#212121')})"
+    return f"color:{colour};color:color-mix(in srgb,{colour} 65%,{_editor('variable', '#212121')})"
 
 
 _KEYWORD = f"color:{_editor('keyword', '#008000')};font-weight:bold"
