@@ -102,7 +102,7 @@ before = set(sys.modules)
 t = time.perf_counter()
 ip.run_line_magic("load_ext", "dataoorts_magic")
 took = time.perf_counter() - t
-heavy = sorted(m for m in ("requests", "markdown", "nh3", "pygments.lexers", "ipywidgets", "pandas", "urllib3")
+heavy = sorted(m for m in ("requests", "markdown", "markdown_it", "nh3", "pygments.lexers", "ipywidgets", "pandas", "urllib3")
                if m in sys.modules and m not in before)
 print(took, ",".join(heavy))
 """

@@ -21,6 +21,7 @@ import re
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _TICKS = re.compile(r"`+")
+_MARK = re.compile(r"[`\\$]")  # where a code span, an escape or a formula may start
 _BEGIN = re.compile(r"\\begin\{([A-Za-z]+\*?)\}")
 
 
@@ -54,34 +55,31 @@ def _math_end(text: str, i: int, end: int) -> int:
 
 def segments(text: str) -> list[tuple[str, str]]:
     """``text`` as alternating ("text", …) and ("math", …) pieces that join back to ``text``."""
-    out, last, i, n = [], 0, 0, len(text)
+    if "$" not in text and "\\" not in text:  # most prose: nothing to look at
+        return [("text", text)]
+    out, last, n = [], 0, len(text)
     paragraph_end = -1
-    while i < n:
+    mark = _MARK.search(text)
+    while mark:
+        i = mark.start()
         if i > paragraph_end:
             blank = _BLANK_LINE.search(text, i)
             paragraph_end = blank.start() if blank else n
-        c = text[i]
+        c, nxt = text[i], i + 1
         if c == "`":
             run = _TICKS.match(text, i)[0]
             close = text.find(run, i + len(run), paragraph_end)
             while close != -1 and text.startswith("`", close + len(run)):  # a longer run does not close it
                 close = text.find(run, _TICKS.match(text, close).end(), paragraph_end)
-            i = close + len(run) if close != -1 else i + len(run)
-            continue
-        if c == "\\" and not text.startswith(("\\(", "\\[", "\\begin{"), i):
-            i += 2
-            continue
-        if c in "\\$":
-            end = _math_end(text, i, paragraph_end)
-            if end != -1:
-                if last < i:
-                    out.append(("text", text[last:i]))
-                out.append(("math", text[i:end]))
-                last = i = end
-                continue
-            i += 1
-            continue
-        i += 1
+            nxt = close + len(run) if close != -1 else i + len(run)
+        elif c == "\\" and not text.startswith(("\\(", "\\[", "\\begin{"), i):
+            nxt = i + 2
+        elif (end := _math_end(text, i, paragraph_end)) != -1:
+            if last < i:
+                out.append(("text", text[last:i]))
+            out.append(("math", text[i:end]))
+            last = nxt = end
+        mark = _MARK.search(text, nxt)
     if last < n:
         out.append(("text", text[last:]))
     return out
