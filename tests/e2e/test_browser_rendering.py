@@ -22,10 +22,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from support.lab_page import CHROMIUM, CHROMIUM_ARGS, REPO, open_notebook, run_all, screenshot, wait_until_ran
-from support.lab_server import JupyterLab
+from support.lab_page import REPO, chromium, open_notebook, run_all, screenshot, wait_until_ran
+from support.lab_server import running_lab
 
 THEME_PLUGIN = "@jupyterlab/apputils-extension:themes"
+BLOCKS = "h1,h2,h3,h4,h5,h6,p,ul,ol,li,table,tr,th,td,pre,blockquote"
+# notebook -> its %%llama cell whose answer we put beside JupyterLab's own Markdown rendering of its text
+SIDE_BY_SIDE = {"quickstart.ipynb": 5, "teaching_parameters.ipynb": 11}
 ANSWER = """Here is how to fit a line:
 1. Install the package:
    ```bash
@@ -111,37 +114,20 @@ def answer_notebook(url: str, key: str):
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab-root")
-    for name in ("quickstart.ipynb", "teaching_parameters.ipynb"):
+    """JupyterLab serving the two notebooks we look at (and their data), and the notebooks the tests write."""
+    root, private = tmp_path_factory.mktemp("rendering-root"), tmp_path_factory.mktemp("rendering-private")
+    for name in SIDE_BY_SIDE:
         shutil.copy(REPO / "notebooks" / name, root / name)
     shutil.copytree(REPO / "notebooks" / "data", root / "data")
-    private = tmp_path_factory.mktemp("lab-private")
-    server = JupyterLab(
-        root,
-        private,
-        REPO / "artifacts" / "jupyterlab-rendering.log",
-        env={"DATAOORTS_MAGIC_HOME": str(private / "dataoorts-home")},
-    ).start()
-    try:
+    log = REPO / "artifacts" / "jupyterlab-rendering.log"
+    with running_lab(root, private, log, {"DATAOORTS_MAGIC_HOME": str(private / "home")}) as server:
         yield server
-    finally:
-        try:
-            server.delete_all_sessions()
-        finally:
-            server.stop()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: scripts/test installs Debian's chromium package"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(params=["JupyterLab Light", "JupyterLab Dark"], ids=["light", "dark"])
@@ -218,11 +204,6 @@ def test_an_answer_looks_as_a_markdown_cell_and_reads_in_either_theme(lab, theme
     )
     assert worst["ratio"] >= 4.5, worst
     assert len(checks) > 24  # both code blocks' tokens were measured, not skipped
-
-
-BLOCKS = "h1,h2,h3,h4,h5,h6,p,ul,ol,li,table,tr,th,td,pre,blockquote"
-# (notebook, the %%llama cell whose answer we put beside JupyterLab's own Markdown rendering of its text)
-SIDE_BY_SIDE = {"quickstart.ipynb": 5, "teaching_parameters.ipynb": 11}
 
 
 def beside_markdown(name: str, cell: int):
