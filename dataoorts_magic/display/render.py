@@ -5,7 +5,7 @@ notebook it saved, so what we display must be safe by itself (INTERFACE.md secti
 
 - ``to_html``: Markdown read as a Jupyter Markdown cell reads it (CommonMark with GitHub's
   tables, strikethrough, task lists and bare-URL links: markdown-it-py), math kept as TeX for
-  MathJax (``math``), code highlighted in the theme's colours (``highlight``), then an nh3
+  MathJax (``tex_html``), code highlighted in the theme's colours (``highlight``), then an nh3
   allow-list. Raw HTML in the model's text is *escaped* (markdown-it's ``html`` option is off,
   so ``<b>hi</b>`` stays visible as typed).
 - ``code_html``, ``escape_text``: one highlighted code block, and plain text for a ``<pre>``,
@@ -69,7 +69,7 @@ ALLOWED_ATTRIBUTES = {
     "td": {"align"},
     "ol": {"start"},  # a list keeps its first number
 }
-MATH_CLASS = "math"  # <span class="math"> / <div class="math">: a formula for MathJax (``math``)
+MATH_CLASS = "math"  # <span class="math"> / <div class="math">: a formula for MathJax (``tex_html``)
 
 _lock = threading.Lock()  # one parser, used by one thread at a time
 _markdown = None
@@ -145,7 +145,7 @@ def _build() -> None:
     from markdown_it import MarkdownIt
     from mdit_py_plugins.tasklists import tasklists_plugin
 
-    from . import math
+    from . import tex_html
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": True})
     md.enable(["table", "strikethrough", "linkify"])
@@ -154,7 +154,7 @@ def _build() -> None:
     md.linkify.pretest = _link_pretest(md.linkify.pretest)
     md.core.ruler.after("linkify", "www_links", _www_links)
     md.use(tasklists_plugin)
-    math.use(md)
+    tex_html.use(md)
     md.add_render_rule("fence", _fence)
     md.add_render_rule("code_block", _fence)
     md.add_render_rule("image", _image)

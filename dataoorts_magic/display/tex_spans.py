@@ -1,4 +1,4 @@
-r"""Where the formulas are in a run of Markdown prose, found as ``math`` finds them for the HTML.
+r"""Where the formulas are in a run of Markdown prose, found as ``tex_html`` finds them for the HTML.
 
 ``safe_markdown`` keeps each formula verbatim in the ``text/markdown`` (JupyterLab takes math out
 before it reads Markdown, as it does in a Markdown cell) and escapes only the prose around it; so

@@ -188,9 +188,10 @@ def test_render_from_8_threads_gives_identical_results():
             assert got == [expected[(n + i) % len(texts)] for i in range(len(texts))]
 
 
-@pytest.mark.parametrize(
-    "module", ["render", "safe_markdown", "answer_parts", "fences", "defang", "highlight", "math", "styles"]
-)
+DISPLAY_MODULES = ["render", "safe_markdown", "answer_parts", "fences", "defang", "highlight", "tex_html", "tex_spans"]
+
+
+@pytest.mark.parametrize("module", [*DISPLAY_MODULES, "styles"])
 def test_import_is_cheap(module):
     """The output modules load markdown-it, nh3 and pygments on first use, never on import."""
     code = (
