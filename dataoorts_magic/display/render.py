@@ -75,7 +75,7 @@ _lock = threading.Lock()  # one parser, used by one thread at a time
 _markdown = None
 _cleaner = None
 
-_SAFE_URL = {"a": re.compile(r"(?i)(?:https?|mailto):"), "img": re.compile(r"(?i)https?:")}
+_IMAGE_URL = re.compile(r"(?i)https?:")  # nh3 lets mailto: through for links; an image needs the web
 _TAG_OR_TEXT = re.compile(r'<(/?)([a-zA-Z0-9]+)(?:[^>"]|"[^"]*")*>|[^<]+|<')
 _TASK = re.compile(r"\bchecked\b")
 _MAYBE_LINK = re.compile(r"(?i)www\.|mailto:")
@@ -115,7 +115,7 @@ def _www_links(state) -> None:
 def _image(self, tokens, idx, options, env) -> str:
     """An image loads only from an http/https URL; any other keeps its alt text."""
     token = tokens[idx]
-    if not _SAFE_URL["img"].match(token.attrGet("src") or ""):
+    if not _IMAGE_URL.match(token.attrGet("src") or ""):
         token.attrs.pop("src", None)
     return self.image(tokens, idx, options, env)
 
@@ -201,7 +201,7 @@ def _finish(html: str, css=()) -> str:
 
 def to_html(text: str) -> str:
     """Markdown -> sanitized HTML inside ``<div class="dataoorts-answer">``, after a ``<style>`` of
-    ours when it has highlighted code.
+    ours when it has code or a table.
 
     Raw HTML in ``text`` is escaped (shown as typed); links keep only http/https/mailto,
     images only http/https; math is kept as TeX for MathJax. Safe to call from several threads.
