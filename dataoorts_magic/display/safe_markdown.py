@@ -32,8 +32,9 @@ _ENTITYISH = re.compile(r"#|\w+;")  # what follows '&' in an entity (browsers ta
 _MATH_TAG = re.compile(r"<(?=[A-Za-z/!?])")  # a < in a formula that could open a tag or a comment
 _MATH_AMP = re.compile(r"&(?=#|\w+;)")
 _LINK_SCHEMES = frozenset({"http", "https", "mailto"})
-# a link's or a definition's destination that starts with a scheme, or a bare ftp:// (GFM links those)
-_SCHEME = re.compile(r"(?i)(\]\(\s*<?|\]:[ \t]*\n?[ \t]*<?)([a-z][a-z0-9+.-]*)(?=\\?:)|(?<![\w.+-])(ftp)(?=:)")
+# a link's or a definition's destination that starts with a scheme; a bare ftp: (GFM links ftp://)
+_SCHEME = re.compile(r"(?i)\](?:\(\s*<?|:[ \t]*\n?[ \t]*<?)([a-z][a-z0-9+.-]*)(?=\\?:)")
+_FTP = re.compile(r"(?i)(?<![\w.+-])f(?=tp:)")
 _AUTOLINK = re.compile(r"<((?i:https?|mailto):[^\s<>\x00-\x1f]*|[\w.!#$%&'*+/=?^`{|}~-]+@[A-Za-z0-9.-]+)>")
 
 
@@ -111,14 +112,13 @@ def _inline(s: str) -> str:
 
 def _break_schemes(text: str) -> str:
     """A link, image or definition to a scheme but http/https/mailto is made plain text (a U+2060 between
-    ``]`` and ``(`` or ``:``), and a bare ftp: no scheme (a U+2060 inside it)."""
-
-    def sub(m):
-        if not m[2]:
-            return m[3][0] + WORD_JOINER + m[3][1:]
-        return m[0] if m[2].lower() in _LINK_SCHEMES else "]" + WORD_JOINER + m[0][1:]
-
-    return _SCHEME.sub(sub, text)
+    ``]`` and ``(`` or ``:``), and a bare ftp: no scheme (a U+2060 inside it). Substring looks first:
+    most answers have neither, and the regexes would try every position."""
+    if "](" in text or "]:" in text:
+        text = _SCHEME.sub(lambda m: m[0] if m[1].lower() in _LINK_SCHEMES else "]" + WORD_JOINER + m[0][1:], text)
+    if "tp:" in text.lower():
+        text = _FTP.sub(lambda m: m[0] + WORD_JOINER, text)
+    return text
 
 
 def _unfence(line: str, m, rest) -> str:
