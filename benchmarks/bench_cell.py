@@ -5,7 +5,9 @@ Prints, in one run:
   modules it imported;
 - for a fixed ~2 KB Markdown answer from one loopback endpoint, interleaved over N calls each: the
   median of a raw ``requests`` POST of the same body, of one Markdown render + sanitize of the answer,
-  and of the whole ``%%llama`` cell; and the cell's overhead = cell - (POST + render).
+  and of the whole ``%%llama`` cell; the cell's overhead = cell - (POST + render), and where it goes
+  (the rest of the display, IPython's display() and per-cell costs, the magic + pipeline + client);
+- the bytes one answer adds to a saved notebook.
 
 Run: python benchmarks/bench_cell.py [N]
 """
@@ -102,7 +104,7 @@ before = set(sys.modules)
 t = time.perf_counter()
 ip.run_line_magic("load_ext", "dataoorts_magic")
 took = time.perf_counter() - t
-heavy = sorted(m for m in ("requests", "markdown", "nh3", "pygments.lexers", "ipywidgets", "pandas", "urllib3")
+heavy = sorted(m for m in ("requests", "markdown_it", "nh3", "pygments.lexers", "ipywidgets", "pandas", "urllib3")
                if m in sys.modules and m not in before)
 print(took, ",".join(heavy))
 """
@@ -120,6 +122,17 @@ def load_time(runs: int = 9):
     return statistics.median(times), heavy.strip()
 
 
+def notebook_bytes(response) -> int:
+    """The bytes its display adds to a notebook saved as Jupyter saves it (nbformat, one-space indent)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%%llama\nExplain histograms")])
+    empty = len(nbformat.writes(nb).encode())
+    data, metadata = response._repr_mimebundle_()
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data=data, metadata=metadata)]
+    return len(nbformat.writes(nb).encode()) - empty
+
+
 def main(n: int = 150):
     load, heavy = load_time()
     print(
@@ -134,10 +147,11 @@ def main(n: int = 150):
 
     import requests
     from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
     from IPython.utils.capture import capture_output
 
     from dataoorts_magic.display import render
-    from dataoorts_magic.display.safe_markdown import to_safe_markdown
+    from dataoorts_magic.display.response import LlamaResponse, Usage
 
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "dataoorts_magic")
@@ -147,6 +161,7 @@ def main(n: int = 150):
     }
     raw = requests.Session()
     headers = {"Authorization": "Bearer bench-key", "Content-Type": "application/json"}
+    response = LlamaResponse(ANSWER, body["model"], {"max_tokens": 512}, body["data"]["messages"], Usage(20, 480, 500))
 
     def post():
         raw.post(url, data=json.dumps(body), headers=headers, timeout=10).json()
@@ -163,10 +178,21 @@ def main(n: int = 150):
         with capture_output():
             ip.run_cell("pass")
 
-    def safe_markdown():  # the bundle's second rendering (text/markdown), which the contract asks for
-        to_safe_markdown(ANSWER)
+    def bundle():  # the whole display of an answer: HTML, the text/markdown the contract asks for, plain, metadata
+        response._repr_mimebundle_()
 
-    steps = (("post", post), ("render", render_once), ("cell", cell), ("empty", empty_cell), ("md", safe_markdown))
+    def shown():  # the same through IPython's display(), captured as in the cell
+        with capture_output():
+            display(response)
+
+    steps = (
+        ("post", post),
+        ("render", render_once),
+        ("cell", cell),
+        ("empty", empty_cell),
+        ("bundle", bundle),
+        ("display", shown),
+    )
     for _, f in steps:  # warm up: connections, converters, lexers
         f()
     samples = {name: [] for name, _ in steps}
@@ -178,14 +204,20 @@ def main(n: int = 150):
     med = {k: statistics.median(v) * 1000 for k, v in samples.items()}
     print(f"answer: {len(ANSWER)} characters; {n} interleaved calls each")
     print(f"raw requests POST      median {med['post']:.2f} ms")
-    print(f"render + sanitize      median {med['render']:.2f} ms")
+    print(f"render + sanitize      median {med['render']:.2f} ms  (to_html)")
     print(f"whole %%llama cell     median {med['cell']:.2f} ms")
     overhead = med["cell"] - med["post"] - med["render"]
-    print(f"cell overhead          {overhead:.2f} ms  (cell - POST - render)")
+    rest = med["cell"] - med["post"] - med["display"] - med["empty"]
+    print(f"cell overhead          {overhead:.2f} ms  (cell - POST - render), of which:")
     print(
-        f"  of which IPython's own per-cell cost (an empty cell) {med['empty']:.2f} ms, "
-        f"the text/markdown rendering {med['md']:.2f} ms; the rest {overhead - med['empty'] - med['md']:.2f} ms "
-        "(parsing, settings, validation, log, provenance, display)"
+        f"  the rest of the display (text/markdown, plain, footer, provenance) {med['bundle'] - med['render']:.2f} ms"
+    )
+    print(f"  IPython's display() of it, captured                             {med['display'] - med['bundle']:.2f} ms")
+    print(f"  IPython's own per-cell cost (an empty cell)                     {med['empty']:.2f} ms")
+    print(f"  the magic, the pipeline and the client (the rest)               {rest:.2f} ms")
+    print(
+        f"bytes one answer adds to a saved notebook: {notebook_bytes(response)} (this answer), "
+        f"{notebook_bytes(LlamaResponse('Yes.', body['model'], {}, [], Usage(5, 2, 7)))} (a one-line answer)"
     )
     server.shutdown()
 

@@ -17,11 +17,10 @@ The display's metadata records how each column's answer was made, as a list in c
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 from ..display.response import LlamaResponse
-from ..display.styles import error_html
+from ..display.styles import RULE, error_html, text_html
 from ..errors import ModelNotFoundError, PermissionDeniedError, ValidationError
 from ..params import PARAMS, coerce
 from ..pipeline.structured import apply, sender
@@ -124,8 +123,8 @@ class Comparison:
             body = error_html(str(result)) if bundle is None else bundle["text/html"]  # sanitized, with footer
             columns.append(
                 "<div style='min-width:0;overflow-x:auto'>"
-                f"<div style='font-weight:bold;border-bottom:1px solid #ccc;margin-bottom:.4em'>"
-                f"{html.escape(header)}</div>{body}</div>"
+                f"<div style='font-weight:bold;{RULE};margin-bottom:.4em'>"
+                f"{text_html(header)}</div>{body}</div>"
             )
         data = {
             "text/html": f"<div class='dataoorts-compare' style='{grid_style(len(columns))}'>{''.join(columns)}</div>",

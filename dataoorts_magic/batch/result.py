@@ -26,7 +26,7 @@ from dataclasses import asdict
 from ..display.plain_text import snippet
 from ..display.progress import seconds
 from ..display.response import LlamaResponse, Usage
-from ..display.styles import error_html, footer_html
+from ..display.styles import error_html, footer_html, text_html
 from ..params import format_cost
 from . import records as schema_records
 from .runner import failed, finished
@@ -249,9 +249,9 @@ class BatchResult(Sequence):
         if self.schema is not None:
             return schema_records.html_table(self, SHOWN_ROWS)
         cell = "<td style='text-align:left;vertical-align:top'>"
-        rows = "".join(
-            f"<tr>{cell}{html.escape(label)}</td>{cell}{html.escape(item)}</td>"
-            f"{cell}{error_html(answer, 'span') if bad else html.escape(answer)}</td></tr>"
+        rows = "".join(  # text_html: escaped, and script URLs broken (MathJax typesets this table)
+            f"<tr>{cell}{text_html(label)}</td>{cell}{text_html(item)}</td>"
+            f"{cell}{error_html(answer, 'span') if bad else text_html(answer)}</td></tr>"
             for label, item, answer, bad in self._rows()
         )
         more = f"<div>{html.escape(self._more())}</div>" if self._more() else ""

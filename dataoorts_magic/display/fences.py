@@ -21,6 +21,12 @@ def normalize(text) -> str:
     return str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
 
 
+def line_ends(text) -> str:
+    """``normalize``, and U+2028/U+2029 as LF too: for Markdown we emit, whose readers may end a line at
+    either (a JavaScript regex does), so that every reader sees the lines we saw."""
+    return normalize(text).replace("\u2028", "\n").replace("\u2029", "\n")
+
+
 def width(ws: str) -> int:
     """Columns taken by leading spaces/tabs (tab stops of 4, as CommonMark counts them)."""
     col = 0

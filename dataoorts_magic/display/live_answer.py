@@ -49,6 +49,10 @@ class LiveAnswer:
         self.updates = 0  # updates made and seconds spent making them (for the benchmark)
         self.render_seconds = 0.0
         self.first_shown: float | None = None  # clock() when the first text was on screen
+        if not terminal:  # the renderer's one-off build is not an update's cost (the throttle keys on that)
+            from .render import warm
+
+            warm()
 
     @property
     def text(self) -> str:

@@ -3,15 +3,19 @@
 JupyterLab does not sanitize outputs of the running session, and trusts the outputs of a
 notebook it saved, so what we display must be safe by itself (INTERFACE.md section 7):
 
-- ``to_html``: Markdown -> HTML with highlighted code, then an nh3 allow-list. Raw HTML in
-  the model's text is *escaped* (shown literally, ``<b>hi</b>`` stays visible as typed):
-  Python-Markdown's raw-HTML handlers are switched off, so it treats ``<`` as text.
+- ``to_html``: Markdown read as a Jupyter Markdown cell reads it (CommonMark with GitHub's
+  tables, strikethrough, task lists and bare-URL links: markdown-it-py), math kept as TeX for
+  MathJax (``tex_html``), code highlighted in the theme's colours (``highlight``), then an nh3
+  allow-list. Raw HTML in the model's text is *escaped* (markdown-it's ``html`` option is off,
+  so ``<b>hi</b>`` stays visible as typed).
 - ``code_html``, ``escape_text``: one highlighted code block, and plain text for a ``<pre>``,
   for ``--format code|text``.
 
 The ``text/markdown`` part of the bundle is ``safe_markdown``'s job; pulling code or JSON out
-of an answer is ``answer_parts``'s. Heavy imports (markdown, nh3, pygments) happen on first
-use; the built converter, sanitizer and style block are kept in module globals.
+of an answer is ``answer_parts``'s. Heavy imports (markdown-it, nh3, pygments) happen on first
+use; the one parser and the one sanitizer are kept in module globals. markdown-it's linkify
+keeps state between two calls, so the parser is used by one thread at a time (the panel and
+``--over`` render from worker threads).
 """
 
 from __future__ import annotations
@@ -19,13 +23,12 @@ from __future__ import annotations
 import re
 import threading
 
+from . import highlight
 from .defang import defang, has_script_url
 from .fences import lang, normalize
 
-EXTENSIONS = ("tables", "fenced_code", "codehilite", "sane_lists")
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "noopener noreferrer nofollow"
-CSS_SCOPE = ".dataoorts-answer .codehilite"
 ALLOWED_TAGS = frozenset(
     {
         "h1",
@@ -40,6 +43,7 @@ ALLOWED_TAGS = frozenset(
         "em",
         "strong",
         "del",
+        "s",  # ~~strikethrough~~ (markdown-it writes <s>)
         "code",
         "pre",
         "blockquote",
@@ -63,18 +67,19 @@ ALLOWED_ATTRIBUTES = {
     "img": {"src", "alt", "title"},
     "th": {"align"},
     "td": {"align"},
-    "ol": {"start"},  # sane_lists keeps a list's first number
+    "ol": {"start"},  # a list keeps its first number
 }
+MATH_CLASS = "math"  # <span class="math"> / <div class="math">: a formula for MathJax (``tex_html``)
 
-_lock = threading.Lock()  # one Markdown instance, used by one thread at a time
+_lock = threading.Lock()  # one parser, used by one thread at a time
 _markdown = None
 _cleaner = None
-_style = None
-_formatter = None
 
-_SAFE_URL = {"a": re.compile(r"(?i)(?:https?|mailto):"), "img": re.compile(r"(?i)https?:")}
-_BRACE_INFO = re.compile(r"(?m)^(`{3,}|~{3,})[ \t]*(\{[^\n]*)$")  # ```{.py style=...} crashes codehilite
+_IMAGE_URL = re.compile(r"(?i)https?:")  # nh3 lets mailto: through for links; an image needs the web
 _TAG_OR_TEXT = re.compile(r'<(/?)([a-zA-Z0-9]+)(?:[^>"]|"[^"]*")*>|[^<]+|<')
+_TASK = re.compile(r"\bchecked\b")
+_MAYBE_LINK = re.compile(r"(?i)www\.|mailto:")
+_WWW = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:[/?#][^\s<>]*[^\s<>.,;:!?'\")\]*_~])?", re.IGNORECASE)
 
 
 def escape_text(text) -> str:
@@ -89,51 +94,97 @@ def escape_text(text) -> str:
     )
 
 
-def _url_filter(tag: str, attr: str, value: str):
-    """nh3 hook: an href/src must be an absolute URL of an allowed scheme (no relative, no data:)."""
-    if attr in ("href", "src"):
-        ok = _SAFE_URL.get(tag)
-        return value if ok is not None and ok.match(value) else None
-    return value
+def _link_pretest(pretest):
+    """linkify's first look, behind a cheaper one: what we link holds "://", "www.", "@" or "mailto:" (its
+    own pretest is one large regex, a millisecond per answer)."""
+
+    def cheap(text: str) -> bool:
+        return ("://" in text or "@" in text or _MAYBE_LINK.search(text) is not None) and pretest(text)
+
+    return cheap
 
 
-def _build():
-    """Build (once) the Markdown converter, the sanitizer and our style block."""
-    global _markdown, _cleaner, _style
-    import markdown
+def _www_links(state) -> None:
+    """A bare ``www.`` link goes to http:// (linkify keeps it relative, which the sanitizer would drop)."""
+    for block in state.tokens:
+        for token in block.children or ():
+            if token.type == "link_open" and token.markup == "linkify" and token.attrGet("href").startswith("www."):
+                token.attrSet("href", "http://" + token.attrGet("href"))
+
+
+def _image(self, tokens, idx, options, env) -> str:
+    """An image loads only from an http/https URL; any other keeps its alt text."""
+    token = tokens[idx]
+    if not _IMAGE_URL.match(token.attrGet("src") or ""):
+        token.attrs.pop("src", None)
+    return self.image(tokens, idx, options, env)
+
+
+def _fence(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    return highlight.block(token.content, lang(token.info) or None, env["css"])
+
+
+def _task_box(self, tokens, idx, options, env) -> str:
+    """A task list's checkbox as a character (the only raw HTML markdown-it makes with ``html`` off)."""
+    return "☑" if _TASK.search(tokens[idx].content) else "☐"
+
+
+def _cell(self, tokens, idx, options, env) -> str:
+    """A table cell with its alignment as an attribute (markdown-it writes an inline style, which we never allow)."""
+    token = tokens[idx]
+    env["css"].add("table")
+    align = (token.attrGet("style") or "").rpartition(":")[2].strip()
+    return f'<{token.tag} align="{align}">' if align in ("left", "center", "right") else f"<{token.tag}>"
+
+
+def _build() -> None:
+    """Build (once) the parser and the sanitizer."""
+    global _markdown, _cleaner
     import nh3
-    from pygments.formatters import HtmlFormatter
-    from pygments.token import STANDARD_TYPES
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.tasklists import tasklists_plugin
 
-    md = markdown.Markdown(
-        extensions=list(EXTENSIONS),
-        output_format="html",
-        extension_configs={
-            "codehilite": {"guess_lang": False, "css_class": "codehilite", "noclasses": False},
-            "tables": {"use_align_attribute": True},
-        },
-    )
-    md.preprocessors.deregister("html_block")  # raw HTML stays text, so it is escaped, never live
-    md.inlinePatterns.deregister("html")
-    token_classes = {c for c in STANDARD_TYPES.values() if c}
+    from . import tex_html
+
+    md = MarkdownIt("commonmark", {"html": False, "linkify": True})
+    md.enable(["table", "strikethrough", "linkify"])
+    # bare URLs as GitHub links them (a scheme, or www.), not every file name: setup.py, notes.md
+    md.linkify.set({"fuzzy_link": False}).add("www.", {"validate": _WWW})
+    md.linkify.pretest = _link_pretest(md.linkify.pretest)
+    md.core.ruler.after("linkify", "www_links", _www_links)
+    md.use(tasklists_plugin)
+    tex_html.use(md)
+    md.add_render_rule("fence", _fence)
+    md.add_render_rule("code_block", _fence)
+    md.add_render_rule("image", _image)
+    md.add_render_rule("html_inline", _task_box)
+    md.add_render_rule("th_open", _cell)
+    md.add_render_rule("td_open", _cell)
     _cleaner = nh3.Cleaner(
         tags=set(ALLOWED_TAGS),
         clean_content_tags={"script", "style"},
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(URL_SCHEMES),
+        url_relative="deny",  # no relative or protocol-relative URL: they would reach the notebook server
         link_rel=LINK_REL,
         strip_comments=True,
-        allowed_classes={"div": {"codehilite"}, "span": token_classes},
-        attribute_filter=_url_filter,
+        allowed_classes={"div": {"codehilite", MATH_CLASS}, "span": set(highlight.token_classes()) | {MATH_CLASS}},
     )
-    # only the rules scoped under our class: Pygments' bare `pre {...}` would restyle the whole page
-    rules = [r for r in HtmlFormatter().get_style_defs(CSS_SCOPE).splitlines() if r.startswith(CSS_SCOPE)]
-    _style = f"<style>\n{CSS_SCOPE} pre {{ line-height: 125%; }}\n" + "\n".join(rules) + "\n</style>"
     _markdown = md
 
 
-def _finish(html: str) -> str:
-    """Sanitize, defang text nodes outside code (MathJax typesets text/html too), add our style and div."""
+def warm() -> None:
+    """Build the parser and the sanitizer now (imports included: ~0.1 s once per process), not in the first render."""
+    if _markdown is None:
+        with _lock:
+            if _markdown is None:
+                _build()
+
+
+def _finish(html: str, css=()) -> str:
+    """Sanitize, defang text nodes outside code (MathJax typesets text/html too), add our div and the
+    stylesheet of what it holds (``highlight.stylesheet``: none without code or a table)."""
     html = _cleaner.clean(html)
     if has_script_url(html):
         parts, depth = [], 0
@@ -145,48 +196,31 @@ def _finish(html: str) -> str:
             else:
                 parts.append(m[0] if depth > 0 else defang(m[0]))
         html = "".join(parts)
-    return f'{_style}<div class="dataoorts-answer">{html}</div>'
+    return f'{highlight.stylesheet(css)}<div class="dataoorts-answer">{html}</div>'
 
 
 def to_html(text: str) -> str:
-    """Markdown -> sanitized HTML inside ``<div class="dataoorts-answer">``, after one ``<style>`` of ours.
+    """Markdown -> sanitized HTML inside ``<div class="dataoorts-answer">``, after a ``<style>`` of
+    ours when it has code or a table.
 
     Raw HTML in ``text`` is escaped (shown as typed); links keep only http/https/mailto,
-    images only http/https; code blocks are highlighted with Pygments CSS classes.
-    Safe to call from several threads.
+    images only http/https; math is kept as TeX for MathJax. Safe to call from several threads.
     """
-    if _markdown is None:
-        with _lock:
-            if _markdown is None:
-                _build()
-    text = _BRACE_INFO.sub(lambda m: m[1] + lang(m[2]), normalize(text))  # fence options: language only
+    warm()
+    env = {"css": set()}
+    text = normalize(text)
     with _lock:
         try:
-            body = _markdown.convert(text)
+            body = _markdown.render(text, env).rstrip("\n")
         except Exception:  # a renderer bug must not lose the answer: show it verbatim
             body = f"<pre>{escape_text(text)}</pre>"
-        finally:
-            _markdown.reset()
-    return _finish(body)
+    return _finish(body, env["css"])
 
 
 def code_html(code: str, language: str | None) -> str:
-    """Highlighted HTML for one code block (text lexer if the language is unknown), wrapped like ``to_html``."""
-    global _formatter
-    from pygments import highlight
-    from pygments.formatters import HtmlFormatter
-    from pygments.lexers import get_lexer_by_name
-    from pygments.lexers.special import TextLexer
-    from pygments.util import ClassNotFound
-
-    if _markdown is None:
-        with _lock:
-            if _markdown is None:
-                _build()
-    if _formatter is None:
-        _formatter = HtmlFormatter(cssclass="codehilite", wrapcode=True)
-    try:
-        lexer = get_lexer_by_name(language.strip()) if language and language.strip() else TextLexer()
-    except ClassNotFound:
-        lexer = TextLexer()
-    return _finish(highlight(normalize(code), lexer, _formatter))
+    """Highlighted HTML for one code block (plain text if the language is unknown), wrapped like ``to_html``."""
+    warm()
+    css = set()
+    with _lock:  # the one Pygments formatter too
+        body = highlight.block(normalize(code), language, css)
+    return _finish(body, css)

@@ -13,6 +13,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from ..params import format_cost
+from .fences import line_ends
 from .provenance import canonical_sha256
 from .styles import footer_html
 
@@ -179,7 +180,9 @@ def markdown_literal(text: str) -> str:
 
 
 def fenced(source: str, language: str) -> str:
-    """A fenced block that no run of backticks inside ``source`` can close early."""
+    """A fenced block that no run of backticks inside ``source`` can close early (line ends made LF
+    first: a bare CR or U+2028 ends a line for some renderers, and could hide a closing fence)."""
+    source = line_ends(source)
     longest = max((len(line.strip()) for line in source.split("\n") if set(line.strip()) == {"`"}), default=0)
     fence = "`" * max(3, longest + 1)
     language = "".join(ch for ch in language if ch.isalnum() or ch in "+-_#.")

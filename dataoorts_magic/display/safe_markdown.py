@@ -1,12 +1,19 @@
-"""Rewrite the model's Markdown so that it is safe as the ``text/markdown`` part of a bundle.
+r"""Rewrite the model's Markdown so that it is safe as the ``text/markdown`` part of a bundle.
 
 JupyterLab renders Markdown outputs with raw HTML passing through and does not sanitize the
 outputs of the running session, so the text itself must carry nothing live (INTERFACE.md
-section 7). Every ``<``, ``>`` and ``&`` outside code is escaped; fenced code is kept
+section 7). Line ends are made LF first (a bare CR, U+2028 and U+2029 end a line in some
+renderers). Every ``<``, ``>`` and ``&`` outside code is escaped; fenced code is kept
 (re-fenced so that every CommonMark renderer sees the same block); inline code that holds
 ``<``/``>``/``&`` becomes our own ``<code>`` with entity-encoded text; ``javascript:``,
-``vbscript:`` and ``data:`` URLs are broken with an invisible U+2060 so no link or image can
-use them. Pure string work: no Markdown library is imported.
+``vbscript:`` and ``data:`` URLs are broken with an invisible U+2060 so no link or image can use
+them, and a link or image to any other scheme but http, https and mailto (``file:``, ``jar:``,
+made-up ones) is made plain text by one (so is a bare ``ftp://``, which GFM would link).
+
+Math stays verbatim, as JupyterLab reads it before the Markdown (``tex_spans`` finds it as the
+HTML renderer does): inside a formula only a ``<`` that could open a tag becomes ``\lt`` and an
+``&`` that could start an entity is escaped; every other ``$`` is written ``\$``, so money is
+not taken for math. Pure string work: no Markdown library is imported.
 """
 
 from __future__ import annotations
@@ -14,13 +21,20 @@ from __future__ import annotations
 import re
 
 from .defang import WORD_JOINER, defang
-from .fences import CONTAINER_PREFIX, FENCE, closes, lang, normalize, opens, width
+from .fences import CONTAINER_PREFIX, FENCE, closes, lang, line_ends, opens, width
+from .tex_spans import segments
 
 _HTML_ESC = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
-_SPECIAL = re.compile(r"[\\`<>&]")
+_SPECIAL = re.compile(r"[\\`<>&$]")
 _PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _TICKS = re.compile(r"`+")
 _ENTITYISH = re.compile(r"#|\w+;")  # what follows '&' in an entity (browsers take &#58 without ';')
+_MATH_TAG = re.compile(r"<(?=[A-Za-z/!?])")  # a < in a formula that could open a tag or a comment
+_MATH_AMP = re.compile(r"&(?=#|\w+;)")
+_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+# a link's or a definition's destination that starts with a scheme; a bare ftp: (GFM links ftp://)
+_SCHEME = re.compile(r"(?i)\](?:\(\s*<?|:[ \t]*\n?[ \t]*<?)([a-z][a-z0-9+.-]*)(?=\\?:)")
+_FTP = re.compile(r"(?i)(?<![\w.+-])f(?=tp:)")
 _AUTOLINK = re.compile(r"<((?i:https?|mailto):[^\s<>\x00-\x1f]*|[\w.!#$%&'*+/=?^`{|}~-]+@[A-Za-z0-9.-]+)>")
 
 
@@ -87,26 +101,67 @@ def _inline(s: str) -> str:
         elif c == "<" and (link := _AUTOLINK.match(s, j)):
             out.append(_autolink(link))
             i = link.end()
+        elif c == "$":  # not math (``tex_spans`` took the formulas): a dollar, never a delimiter
+            out.append("\\$")
+            i = j + 1
         else:
             out.append(_amp(s, j + 1) if c == "&" else _HTML_ESC[c])
             i = j + 1
     return "".join(out)
 
 
-def _text_lines(lines: list[str]) -> list[str]:
-    """Lines outside trusted fences: defang URLs (across line breaks too), escape, neutralise stray fences."""
-    if not lines:
-        return []
+def _break_schemes(text: str) -> str:
+    """A link, image or definition to a scheme but http/https/mailto is made plain text (a U+2060 between
+    ``]`` and ``(`` or ``:``), and a bare ftp: no scheme (a U+2060 inside it). Substring looks first:
+    most answers have neither, and the regexes would try every position."""
+    if "](" in text or "]:" in text:
+        text = _SCHEME.sub(lambda m: m[0] if m[1].lower() in _LINK_SCHEMES else "]" + WORD_JOINER + m[0][1:], text)
+    if "tp:" in text.lower():
+        text = _FTP.sub(lambda m: m[0] + WORD_JOINER, text)
+    return text
+
+
+def _unfence(line: str, m, rest) -> str:
+    """A fence line we could not place for sure, made no fence in any renderer (its first mark as an entity)."""
+    p = len(m["prefix"])
+    return m["prefix"] + ("&#96;" if line[p] == "`" else "&#126;") + rest(line[p + 1 :])
+
+
+def _prose(text: str, at_line_start: bool) -> str:
+    """Prose: escaped per ``_inline`` after each line's container markers; stray fences neutralised."""
     out = []
-    for line in defang("\n".join(lines)).split("\n"):
-        m = FENCE.match(line)
-        if opens(m):  # a fence we could not place for sure: make it no fence in any renderer
-            p = len(m["prefix"])
-            out.append(m["prefix"] + ("&#96;" if line[p] == "`" else "&#126;") + _inline(line[p + 1 :]))
+    for k, line in enumerate(text.split("\n")):
+        if k == 0 and not at_line_start:  # the rest of a line that a formula began
+            out.append(_inline(line))
+        elif opens(m := FENCE.match(line)):
+            out.append(_unfence(line, m, _inline))
         else:
             p = CONTAINER_PREFIX.match(line).end()
             out.append(line[:p] + _inline(line[p:]))
-    return out
+    return "\n".join(out)
+
+
+def _formula(text: str) -> str:
+    """A formula, verbatim but for a ``<`` that could open a tag (``\\lt``) and an ``&`` that could start an
+    entity; a line of it that could open a fence is neutralised as in prose."""
+    lines = text.split("\n")
+    for k in range(1, len(lines)):
+        if opens(m := FENCE.match(lines[k])):
+            lines[k] = _unfence(lines[k], m, str)
+    text = _MATH_TAG.sub(r"\\lt ", "\n".join(lines))
+    return _MATH_AMP.sub("&amp;" + WORD_JOINER, text)
+
+
+def _text_lines(lines: list[str]) -> list[str]:
+    """Lines outside trusted fences: URLs defanged and links limited (across line breaks too), formulas
+    kept, prose escaped, stray fences neutralised."""
+    if not lines:
+        return []
+    out, at_line_start = [], True
+    for kind, piece in segments(_break_schemes(defang("\n".join(lines)))):
+        out.append(_formula(piece) if kind == "math" else _prose(piece, at_line_start))
+        at_line_start = piece.endswith("\n")
+    return "".join(out).split("\n")
 
 
 def _fence_block(k: int, info: str, body: list[str]) -> list[str]:
@@ -138,7 +193,7 @@ def to_safe_markdown(text: str) -> str:
     it is a fence or an indented code block, code either way). Other fence lines get their
     first backtick as ``&#96;`` and their content is escaped like prose.
     """
-    lines = normalize(text).split("\n")
+    lines = line_ends(text).split("\n")
     out, pending, prev_blank, i = [], [], True, 0
     while i < len(lines):
         m = FENCE.match(lines[i])

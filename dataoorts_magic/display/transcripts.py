@@ -88,8 +88,9 @@ def to_markdown(conv) -> str:
     from .safe_markdown import to_safe_markdown
 
     lines = [f"# {to_safe_markdown(_summary(conv))}", ""]
-    if conv.system:
-        lines += [f"**System:** {to_safe_markdown(conv.system)}", ""]
+    if conv.system:  # more than a line goes below the label: a fence kept as code must start its line
+        system = to_safe_markdown(conv.system)
+        lines += [f"**System:** {system}", ""] if "\n" not in system else ["**System:**", "", system, ""]
     for i, turn in enumerate(conv.turns, 1):
         lines += [
             f"## [{i}] You",

@@ -93,33 +93,36 @@ def test_to_html_normal_answer_keeps_structure_and_highlighting():
     tags = [t for t, _ in audit.tags]
     for tag in ("h1", "ul", "ol", "li", "table", "thead", "th", "td", "pre", "code", "blockquote"):
         assert tag in tags, tag
-    assert '<div class="codehilite">' in body
-    assert '<span class="k">def</span>' in body and '<span class="nf">top</span>' in body
-    assert '<th align="center">returns</th>' in body
+    assert '<div class="codehilite"><pre><code><span class="k">def</span> <span class="nf">top</span>(xs' in body
+    assert '<th align="center">returns</th>' in body and "<th>function</th>" not in body
     assert "style=" not in body
 
 
-def test_style_block_is_ours_and_scoped():
-    html = to_html("x")
-    style = html[: html.index("</style>")]
-    rules = [line for line in style.splitlines()[1:] if line.strip()]
-    assert rules and all(line.startswith(".dataoorts-answer .codehilite") for line in rules)
-    assert to_html("y").startswith(style)
+def test_style_comes_only_with_code_or_a_table_and_holds_only_its_rules():
+    assert not to_html("Just a *line*, with `code` and $x^2$.").startswith("<style")
+    html = to_html("```python\n# note\nx = 1\n```")
+    style = html[len("<style>") : html.index("</style>")]
+    rules = [rule + "}" for rule in style.split("}") if rule]
+    assert rules and all(rule.startswith(".dataoorts-answer ") for rule in rules)
+    assert {rule.split("{")[0].rsplit(" ", 1)[1] for rule in rules} == {"pre", "code", ".c1", ".o", ".mi"}
+    assert "var(--jp-mirror-editor-comment-color,#408080)" in style  # the theme's colour, a light fallback
+    table = to_html("| a |\n|---|\n| 1 |")
+    assert table.startswith("<style>.dataoorts-answer tr>") and ".codehilite" not in table
 
 
 @pytest.mark.parametrize("info", ['{.python style="x"}', '{.python pygments_style="nope"}', 'python hl_lines="a b"'])
 def test_to_html_survives_fence_options_that_break_codehilite(info):
     body = strip_wrapper(to_html(f"```{info}\nx = 1\n```"))
-    assert '<div class="codehilite">' in body and '<span class="n">x</span>' in body
+    assert '<div class="codehilite"><pre><code>x <span class="o">=</span> <span class="mi">1</span>' in body
 
 
 def test_to_html_falls_back_to_verbatim_text_if_markdown_fails(monkeypatch):
     to_html("warm up")
 
-    def boom(text):
+    def boom(text, env=None):
         raise RuntimeError("renderer bug")
 
-    monkeypatch.setattr(render._markdown, "convert", boom)
+    monkeypatch.setattr(render._markdown, "render", boom)
     audit = Audit(strip_wrapper(to_html("# Title\n<script>alert(1)</script>")))
     assert [t for t, _ in audit.tags] == ["div", "pre"]
     assert "".join(audit.code_text) == "# Title\n<script>alert(1)</script>"
@@ -142,14 +145,15 @@ def test_code_html_unknown_language_falls_back_to_text():
     audit = assert_no_live_danger(body, set(render.ALLOWED_TAGS))
     assert '<div class="codehilite">' in body
     assert "".join(audit.code_text).strip() == "x = '<script>alert(1)</script>'"
-    assert re.search(
-        r'<div class="codehilite"><pre><span></span><code>x\n</code></pre></div>\s*</div>$', code_html("x", None)
-    )
+    plain = code_html("x", None)
+    body = '<div class="codehilite"><pre><code>x</code></pre></div>'
+    assert strip_wrapper(plain) == f'<div class="dataoorts-answer">{body}</div>'
+    assert ".codehilite pre{background:" in plain  # the block look, but no token colours
 
 
 def test_code_html_highlights_a_known_language():
     body = strip_wrapper(code_html("def f():\n    return 1", "Python"))
-    assert '<span class="k">def</span>' in body and '<span class="nf">f</span>' in body
+    assert '<span class="k">def</span> <span class="nf">f</span>():' in body
 
 
 def test_escape_text():
@@ -184,12 +188,16 @@ def test_render_from_8_threads_gives_identical_results():
             assert got == [expected[(n + i) % len(texts)] for i in range(len(texts))]
 
 
-@pytest.mark.parametrize("module", ["render", "safe_markdown", "answer_parts", "fences", "defang"])
+DISPLAY_MODULES = ["render", "safe_markdown", "answer_parts", "fences", "defang", "highlight", "tex_html", "tex_spans"]
+
+
+@pytest.mark.parametrize("module", [*DISPLAY_MODULES, "styles"])
 def test_import_is_cheap(module):
-    """The output modules load markdown, nh3 and pygments on first use, never on import."""
+    """The output modules load markdown-it, nh3 and pygments on first use, never on import."""
     code = (
         f"import sys, dataoorts_magic.display.{module}; "
-        "print(sorted(m for m in ('markdown', 'nh3', 'pygments') if m in sys.modules))"
+        "heavy = ('markdown', 'markdown_it', 'mdit_py_plugins', 'nh3', 'pygments'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

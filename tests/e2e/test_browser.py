@@ -21,13 +21,12 @@ import json
 import re
 import secrets
 import shutil
-from pathlib import Path
 
 import nbformat
 import pytest
 from support.held_endpoint import HeldEndpoint
-from support.lab_page import CHROMIUM, CHROMIUM_ARGS, REPO, open_notebook, run_all, save, screenshot, wait_until_ran
-from support.lab_server import JupyterLab, poll
+from support.lab_page import REPO, chromium, open_notebook, run_all, save, screenshot, wait_until_ran
+from support.lab_server import poll, running_lab
 
 ANSWER = ".jp-OutputArea-output .dataoorts-answer"
 FOOTER_RE = re.compile(r"^meta/llama-3\.1-8b-instruct · \d+ → \d+ tokens · \$\d\.\d+ · \d+\.\d\d s · offline$")
@@ -114,32 +113,15 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-root")
     shutil.copytree(REPO / "notebooks", root, dirs_exist_ok=True)
     private = tmp_path_factory.mktemp("lab-private")
-    server = JupyterLab(
-        root,
-        private,
-        REPO / "artifacts" / "jupyterlab.log",
-        env={"DATAOORTS_MAGIC_HOME": str(private / "dataoorts-home")},
-    ).start()
-    try:
+    env = {"DATAOORTS_MAGIC_HOME": str(private / "dataoorts-home")}
+    with running_lab(root, private, REPO / "artifacts" / "jupyterlab.log", env) as server:
         yield server
-    finally:
-        try:
-            server.delete_all_sessions()
-        finally:
-            server.stop()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: scripts/test installs Debian's chromium package"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -173,6 +173,19 @@ class JupyterLab:
             self._log = None
 
 
+@contextlib.contextmanager
+def running_lab(root_dir: Path, private_dir: Path, log_path: Path, env: dict | None = None):
+    """A started ``JupyterLab`` for a test module; afterwards its sessions deleted and the server stopped."""
+    server = JupyterLab(root_dir, private_dir, log_path, env).start()
+    try:
+        yield server
+    finally:
+        try:
+            server.delete_all_sessions()
+        finally:
+            server.stop()
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

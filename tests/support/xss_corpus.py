@@ -203,8 +203,10 @@ def assert_no_live_danger(html: str, allowed_tags: set[str]) -> Audit:
 
 
 def strip_wrapper(html: str) -> str:
-    style_end = html.index("</style>") + len("</style>")
-    assert html[:style_end].count("<style>") == 1
+    """The answer's body: our ``<div>`` without the one ``<style>`` of ours before it (only answers with
+    code or a table have one)."""
+    style_end = html.index("</style>") + len("</style>") if html.startswith("<style>") else 0
+    assert html[:style_end].count("<style>") == (1 if style_end else 0)
     body = html[style_end:]
     assert body.startswith('<div class="dataoorts-answer">') and body.endswith("</div>")
     assert "<style" not in body
@@ -217,6 +219,27 @@ def python_markdown(text: str) -> str:
 
 
 mistune_markdown = mistune.create_markdown(escape=False, plugins=["table", "strikethrough", "url"])
+
+
+def commonmark_markdown(text: str) -> str:
+    """Markdown as a CommonMark + GFM reader with raw HTML on renders it (markdown-it-py, as JupyterLab's
+    marked reads it): a bare CR ends a line, and bare URLs (ftp:// too) become links."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True, "linkify": True}).enable(["table", "linkify"]).render(text)
+
+
+def separator_markdown(text: str) -> str:
+    """The CommonMark reader, ending a line at U+2028 and U+2029 as well (as a JavaScript regex may)."""
+    return commonmark_markdown(text.replace("\u2028", "\n").replace("\u2029", "\n"))
+
+
+MARKDOWN_READERS = {
+    "python-markdown": python_markdown,
+    "mistune": mistune_markdown,
+    "commonmark": commonmark_markdown,
+    "line-separators": separator_markdown,
+}
 
 NORMAL = """# Sorting in Python
 
