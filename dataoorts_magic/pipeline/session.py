@@ -246,6 +246,7 @@ class LlamaSession:
                 conversation=req["chat"],
                 session=self.id,
                 secret=secret,
+                batch_run=req.get("batch_run"),
             )
         except LogError as err:
             self._note_once(
