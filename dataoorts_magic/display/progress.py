@@ -4,7 +4,7 @@ Every bar has the same three calls, made from the thread that runs the batch: ``
 ``update(done, failed, waiting=0.0, concurrency=None)`` and ``finish(done, failed, note)``;
 ``waiting`` is the wait after a refusal for the rate limit (shown as ``waiting 1.0 s: rate
 limited``) and ``concurrency`` the requests allowed in flight now and at most (``concurrency
-8/16``, shown once it is below the most). :class:`Progress` itself shows nothing (for ``-q``);
+8/16`` after a refusal halved it). :class:`Progress` itself shows nothing (for ``-q``);
 :class:`TextProgress` rewrites one line (a terminal, or a notebook without ipywidgets);
 :class:`WidgetProgress` is an ipywidgets bar, imported only when built; :class:`HandleProgress`
 updates a display by its id (a ``--background`` run: its worker thread never prints into
@@ -39,7 +39,7 @@ def status_line(
     parts.append(seconds(elapsed))
     if 0 < done < total:
         parts.append(f"ETA {seconds(elapsed / done * (total - done))}")
-    if concurrency is not None and concurrency[0] < concurrency[1]:
+    if concurrency is not None:
         parts.append(f"concurrency {concurrency[0]}/{concurrency[1]}")
     if waiting > 0:
         parts.append(f"waiting {waiting:.1f} s: rate limited")

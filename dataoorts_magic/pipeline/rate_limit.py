@@ -7,11 +7,12 @@ Python API) sends through ``LlamaSession.send``, which runs the HTTP call throug
 run at once:
 
 - **Pacing**: before every HTTP attempt (retries too) a request takes its turn, first come
-  first served (so a batch's items start in input order): starts are spread evenly, ``60 / rate_limit`` seconds apart and :data:`SPACING_MARGIN` more, so never
-  more than ``rate_limit / 60`` requests start in any one second, and a server that counts its
-  own window by arrival (arrivals jitter by some milliseconds) sees no burst. (A sliding window
-  that let ``rate_limit / 60`` start at once was tried: its bursts drew 1 to 4 refusals in 200
-  requests against a per-second window, even spacing with a 5 % margin none; benchmarks/batch_limits.py.)
+  first served (so a batch's items start in input order). Starts are spread evenly,
+  ``60 / rate_limit`` seconds apart and :data:`SPACING_MARGIN` more, so never more than
+  ``rate_limit / 60`` requests start in any one second, and a server that counts its own window
+  by arrival (arrivals jitter by some milliseconds) sees no burst. (A sliding window that let
+  ``rate_limit / 60`` start at once was tried: its bursts drew 1 to 4 refusals in 200 requests
+  against a per-second window, even spacing with a 5 % margin none; benchmarks/batch_limits.py.)
   ``rate_limit = 0``: no client-side cap. Cache hits and budget refusals send nothing and take
   no turn.
 - **Refusals**: a 429 or code 3040 is handed back by the client (not retried there) and holds
