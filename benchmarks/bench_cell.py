@@ -155,6 +155,7 @@ def main(n: int = 150):
 
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "dataoorts_magic")
+    ip.run_line_magic("llama_config", "rate_limit=0")  # per-call overhead, not the session's 300 a minute
     body = {
         "model": "meta/llama-3.1-8b-instruct",
         "data": {"messages": [{"role": "user", "content": "Explain histograms"}], "max_tokens": 512},

@@ -97,6 +97,7 @@ def build(path: Path, n: int) -> tuple[dict, int]:
                 "RateLimitError: slow down" if failed else None,
                 int(cached and not failed),
                 0,
+                None,  # batch_run
             )
         )
         if i == n // 2 and not failed:

@@ -168,6 +168,13 @@ class RateLimitError(LlamaError):
         return _wait_fix(self, self.fix)
 
 
+class RateLimitStalledError(LlamaError):
+    """Refused for the rate limit (429 / code 3040) for longer than waiting is worth: a batch stops."""
+
+    what = "The server kept refusing requests for its rate limit"
+    fix = "Run the cell again later: the answers that arrived are kept and reused from the log."
+
+
 class QuotaExceededError(LlamaError):
     what = "The daily quota is used up"
     fix = "Try again tomorrow or raise the quota in your Dataoorts account."

@@ -31,7 +31,14 @@ from ..errors import (
 )
 from .endpoint_url import is_loopback
 from .envelope import Reply, reply_from, reply_from_stream, short_message, stream_error
-from .retry_policy import DEFAULT_MAX_RETRIES, INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY, wait_before_retry
+from .retry_policy import (
+    DEFAULT_MAX_RETRIES,
+    INITIAL_RETRY_DELAY,
+    MAX_RETRY_AFTER,
+    MAX_RETRY_DELAY,
+    is_rate_limited,
+    wait_before_retry,
+)
 from .sse import StreamFormatError, TextStream
 from .transport_errors import transport_error
 
@@ -151,12 +158,17 @@ class DataoortsClient:
         timeout=None,
         connect_timeout=None,
         max_retries=None,
+        before_attempt=None,
+        retry_rate_limited: bool = True,
     ) -> Reply:
         """Send one chat request, retrying per the policy; return a :class:`Reply` or raise a LlamaError.
 
         ``on_text(piece)`` gets each piece of a streamed answer (once with the whole text when the
         server answers plain JSON); ``on_retry(line)`` is called before each wait. Per-call
         ``timeout``/``connect_timeout``/``max_retries`` override the client's (None: the client's).
+        ``before_attempt()`` is called before every HTTP attempt, retries included (a rate limiter
+        waits there; what it raises propagates). With ``retry_rate_limited=False`` a 429 or code
+        3040 is raised at once, not retried here, so the caller can slow down every request it sends.
         """
         key = _check_key(api_key)
         try:
@@ -180,6 +192,8 @@ class DataoortsClient:
             headers["Accept-Encoding"] = "identity"  # a compressing proxy would hold the stream back
         start, retries, waited, notes = time.monotonic(), 0, 0.0, []
         while True:
+            if before_attempt is not None:
+                before_attempt()
             try:
                 reply = self._exchange(url, body, headers, timeouts, key, on_text)
             except LlamaError as err:
@@ -191,6 +205,8 @@ class DataoortsClient:
                     cap=self.backoff_max,
                     retry_after_cap=self.retry_after_cap,
                 )
+                if not retry_rate_limited and is_rate_limited(err):
+                    wait = None  # handed back: the caller slows every request down, not just this one
                 if wait is None:
                     if retries:
                         err.retries = retries

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import urllib3.exceptions
 from urllib3.util.retry import Retry
 
-from ..errors import CODE_ERRORS, LlamaError
+from ..errors import CODE_ERRORS, LlamaError, RateLimitError
 
 DEFAULT_MAX_RETRIES = 2
 INITIAL_RETRY_DELAY = 0.5
@@ -32,6 +32,11 @@ def should_retry(status: int | None, code: int | None) -> bool:
     if code in NEVER_RETRY_CODES:
         return False
     return status in RETRY_STATUSES
+
+
+def is_rate_limited(err: LlamaError) -> bool:
+    """A refusal that waiting cures: HTTP 429 or code 3040 (out of capacity), not a used-up quota (3036/4006)."""
+    return err.code == 3040 or isinstance(err, RateLimitError)
 
 
 def backoff_delay(

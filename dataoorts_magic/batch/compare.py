@@ -24,6 +24,7 @@ from ..display.styles import RULE, error_html, text_html
 from ..errors import ModelNotFoundError, PermissionDeniedError, ValidationError
 from ..params import PARAMS, coerce
 from ..pipeline.structured import apply, sender
+from .result import BatchResult
 from .runner import STOP_ON, Outcome, failed, gather
 
 COMPARABLE = ("model", *PARAMS)
@@ -67,12 +68,24 @@ def prepare(session, prompt: str, flags: dict, spec: str, schema=None) -> Plan:
     return Plan(name, [f"{name}={shown}" for shown in typed], requests)
 
 
-def run(session, plan: Plan, concurrency: int) -> tuple[Comparison, Outcome]:
-    """Send the plan's requests concurrently; a model that fails on its own does not stop the others."""
+def result_for(plan: Plan) -> BatchResult:
+    """What ``-o`` gets for a background comparison: its answers (pending), labelled by the headers."""
+    return BatchResult([None] * len(plan.requests), plan.headers, plan.headers)
+
+
+def run(
+    session, plan: Plan, concurrency: int, progress=None, *, result: BatchResult | None = None
+) -> tuple[Comparison, Outcome]:
+    """Send the plan's requests concurrently; a model that fails on its own does not stop the others.
+
+    ``result`` (from :func:`result_for`, a background run) is filled in as answers arrive."""
     stop_on = STOP_ON
     if plan.name == "model":
         stop_on = tuple(k for k in STOP_ON if k not in (ModelNotFoundError, PermissionDeniedError))
-    outcome = gather(sender(session), plan.requests, concurrency, stop_on=stop_on)
+    into, cancel = (result.results, result._cancel) if result is not None else (None, None)
+    outcome = gather(sender(session), plan.requests, concurrency, progress, stop_on=stop_on, into=into, cancel=cancel)
+    if result is not None:
+        result.record_run(outcome)
     return Comparison(plan.headers, outcome.results), outcome
 
 

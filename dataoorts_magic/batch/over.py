@@ -14,10 +14,11 @@ from collections import ChainMap
 from dataclasses import dataclass, field
 
 from ..errors import ValidationError
+from ..pipeline import resume
 from ..pipeline.frame_markdown import pandas_kind
 from ..pipeline.interpolate import fields, interpolate
 from ..pipeline.settings import MAX_CONCURRENCY
-from ..pipeline.structured import apply, sender
+from ..pipeline.structured import apply, sender, valid_resumed
 from .result import BatchResult
 from .runner import gather
 
@@ -124,17 +125,27 @@ def prepare(session, prompt: str, flags: dict, name: str, namespace, raw: bool =
     return batch
 
 
-def run(session, batch: Batch, concurrency: int, progress=None) -> BatchResult:
-    """Send the prepared batch ``concurrency`` at a time; the result holds every item's outcome."""
-    outcome = gather(sender(session), batch.requests, check_concurrency(concurrency), progress)
+def result_for(batch: Batch) -> BatchResult:
+    """The result of ``batch`` before anything is sent (every item pending), for a background run."""
     return BatchResult(
-        outcome.results,
-        batch.labels,
-        batch.items,
-        kind=batch.kind,
-        source=batch.source,
-        elapsed=outcome.elapsed,
-        interrupted=outcome.interrupted,
-        stopped_by=outcome.stopped_by,
-        schema=batch.schema,
+        [None] * len(batch.items), batch.labels, batch.items, kind=batch.kind, source=batch.source, schema=batch.schema
     )
+
+
+def run(
+    session, batch: Batch, concurrency: int, progress=None, *, fresh: bool = False, result: BatchResult | None = None
+) -> BatchResult:
+    """Send the prepared batch ``concurrency`` at a time; the result holds every item's outcome.
+
+    Unless ``fresh`` (``--no-cache``), a batch whose last run did not finish reuses that run's
+    logged answers and sends only the rest (:mod:`..pipeline.resume`; with a schema, only the
+    answers that still match it). ``result`` (from :func:`result_for`) is filled in as answers
+    arrive and can be cancelled.
+    """
+    result = result if result is not None else result_for(batch)
+    jobs = check_concurrency(concurrency)
+    batch_run = resume.begin(session, batch.requests, reuse=not fresh, keep=valid_resumed)
+    requests = batch_run.apply(batch.requests) if batch_run is not None else batch.requests
+    outcome = gather(sender(session), requests, jobs, progress, into=result.results, cancel=result._cancel)
+    resume.end(session, batch_run, outcome.results)
+    return result.record_run(outcome, resumed=len(batch_run.resumed) if batch_run is not None else 0)

@@ -15,11 +15,17 @@ once, the run's totals, and one entry per row shown (the first ``SHOWN_ROWS``, i
 
 An item repeats ``model``, ``params`` or ``offline`` only where its own differ: an answer's full
 provenance (as for a single answer) is the shared fields updated with its entry.
+
+A ``--background`` run binds its ``BatchResult`` before anything is sent and fills it in as answers
+arrive (``results[i]`` is None until item i is done): ``done``, ``wait()``, ``cancel()`` and
+``error`` follow the run. A resumed run says how many answers came from the log (``resumed``) and
+how many requests it sent (``sent``).
 """
 
 from __future__ import annotations
 
 import html
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -71,6 +77,52 @@ class BatchResult(Sequence):
         self.items = list(items)
         self.kind, self.source = kind, source
         self.elapsed, self.interrupted, self.stopped_by = elapsed, interrupted, stopped_by
+        self.cancelled = False
+        self.resumed, self.sent = 0, None  # answers reused from the log; requests sent (when resumed)
+        self.refusals = 0  # answers refused for the rate limit (each request was sent again)
+        self._error = None  # a background run's own failure
+        self._running = False  # a background run sets it until its outcomes are final
+        self._done, self._cancel = threading.Event(), threading.Event()
+        self._done.set()  # and clears this until its display shows them too
+
+    # --- a background run ------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        """Whether the run has ended (always True unless it runs in the background)."""
+        return not self._running
+
+    @property
+    def error(self) -> BaseException | None:
+        """The failure of the whole batch (no key, authentication, quota, ...), or None."""
+        return self._error or self.stopped_by
+
+    def wait(self, timeout: float | None = None) -> BatchResult:
+        """Wait until the run has ended and return this result (every answer, in input order).
+
+        Raises TimeoutError when ``timeout`` seconds pass first; interrupting the wait leaves the
+        run going (``cancel()`` stops it).
+        """
+        if not self._done.wait(timeout):
+            raise TimeoutError(
+                f"The batch is still running ({self.finished} of {len(self)} done) after {timeout:g} s: "
+                "wait again, or cancel() it."
+            )
+        return self
+
+    def cancel(self) -> None:
+        """Stop sending; the requests in flight finish and every answer that arrived is kept."""
+        self._cancel.set()
+
+    def record_run(self, outcome, resumed: int = 0) -> BatchResult:
+        """Take how the run went from its ``runner.Outcome`` (the results are already in place)."""
+        self.elapsed, self.interrupted, self.stopped_by = outcome.elapsed, outcome.interrupted, outcome.stopped_by
+        self.cancelled, self.refusals, self.resumed, self.sent = (
+            outcome.cancelled,
+            outcome.refusals,
+            resumed,
+            outcome.sent,
+        )
+        return self
 
     def __len__(self) -> int:
         return len(self.results)
@@ -185,6 +237,8 @@ class BatchResult(Sequence):
         parts = [f"{len(self)} requests"]
         if fails:
             parts.append(f"{fails} failed")
+        if self.resumed:
+            parts.append(f"resumed {self.resumed} answers from the log, sent {self.sent or 0}")
         usage = self.usage
         parts.append(
             "usage not reported" if usage is None else f"{usage.prompt_tokens:,} → {usage.completion_tokens:,} tokens"
@@ -193,9 +247,15 @@ class BatchResult(Sequence):
         parts.append(f"{seconds(self.elapsed)} wall")
         if any(r.offline for r in self.responses):
             parts.append("offline")
-        if self.interrupted:
+        if self.refusals:
+            parts.append(f"{self.refusals} refused for the rate limit and sent again")
+        if not self.done:
+            parts.append(f"running: {self.finished} of {len(self)} done")
+        elif self.interrupted:
             parts.append(f"interrupted after {self.finished} of {len(self)}")
-        elif self.stopped_by is not None:
+        elif self.cancelled:
+            parts.append(f"cancelled after {self.finished} of {len(self)}")
+        elif self.error is not None:
             parts.append(f"stopped after {self.finished} of {len(self)}")
         return " · ".join(parts)
 
@@ -234,7 +294,12 @@ class BatchResult(Sequence):
         hidden = len(self) - SHOWN_ROWS
         return f"… {hidden} more rows (all {len(self)} are in the result)" if hidden > 0 else ""
 
+    def _running_line(self) -> str:
+        return f"BatchResult over {len(self)} items, running in the background\n-- {self.totals()}"
+
     def __repr__(self) -> str:
+        if not self.done:
+            return self._running_line()
         if self.schema is not None:
             return schema_records.plain(self, SHOWN_ROWS)
         lines = [f"BatchResult over {len(self)} items"]
@@ -263,4 +328,6 @@ class BatchResult(Sequence):
         )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        if not self.done:  # the rows fill in; the table and its provenance are shown when it ends
+            return {"text/html": footer_html(self._running_line()), "text/plain": self._running_line()}, {}
         return {"text/html": self._repr_html_(), "text/plain": repr(self)}, self.metadata()

@@ -109,6 +109,13 @@ class LlamaMagics(Magics, LlamaSettings):
         "str, int, float, bool, list[str], a|b|c, ? = optional) or the name of a variable holding a JSON Schema "
         "dict or a pydantic model class; the answer is validated (asked again once); -o gets the dict",
     )
+    @argument(
+        "-b",
+        "--background",
+        action="store_true",
+        help="with --over or --compare: the cell returns at once and the batch runs in the background; "
+        "-o VAR is bound at once and fills in (VAR.done, VAR.wait(), VAR.cancel(), VAR.error)",
+    )
     @line_cell_magic
     def llama(self, line, cell=None):
         """Ask the Llama model; the cell body (or the rest of the line) is the user message.
@@ -126,6 +133,9 @@ class LlamaMagics(Magics, LlamaSettings):
 
         In [5]: %%llama --over reviews --schema "sentiment: positive|negative, stars: int" -o labels
            ...: Label this review: {review}
+
+        In [6]: %%llama --over reviews -b -o labels
+           ...: Label the sentiment of: {item}
 
         ``{name}`` is replaced by the value of the variable ``name`` (also ``{name.attr}``,
         ``{name[0]}``); braces that do not resolve are left as typed, ``{{``/``}}`` are
@@ -152,6 +162,8 @@ class LlamaMagics(Magics, LlamaSettings):
             return self._many(prompt, flags, opts, schema)
         if opts.concurrency is not None:
             raise UsageError("-j sets the requests in flight for --over and --compare; this cell sends one request.")
+        if opts.background:
+            raise UsageError("-b runs --over or --compare in the background; this cell sends one request: drop -b.")
         with one_line_errors():
             req = self.llama_session.request(prompt, flags, chat=opts.chat)  # checked: nothing sent yet
             view = None
@@ -213,7 +225,7 @@ class LlamaMagics(Magics, LlamaSettings):
 
     def _many(self, prompt, flags, opts, schema=None):
         """--over and --compare: many requests, -j at a time; OUT keeps what finished, even if interrupted."""
-        from ..batch import compare, over, runner
+        from ..batch import background, compare, over, runner
         from ..display import progress
 
         if opts.over is not None and opts.compare is not None:
@@ -221,6 +233,8 @@ class LlamaMagics(Magics, LlamaSettings):
         for name, given in (("--chat", opts.chat), ("--stream", opts.stream)):
             if given:
                 raise UsageError(f"{name} applies to a single request, not to --over or --compare: drop {name}.")
+        if opts.background and not opts.out:
+            raise UsageError("-b returns before the answers arrive: add -o VAR to keep them (VAR.wait() waits).")
         session = self.llama_session
         with one_line_errors():
             jobs = over.check_concurrency(session.effective(flags)["concurrency"])
@@ -228,9 +242,20 @@ class LlamaMagics(Magics, LlamaSettings):
                 prepared = over.prepare(
                     session, prompt, flags, opts.over, self.shell.user_ns, raw=opts.raw, schema=schema
                 )
-                shown = value = run = over.run(session, prepared, jobs, progress.for_shell(self.shell, opts.quiet))
+                if opts.background:
+                    self.shell.user_ns[opts.out] = background.run_over(
+                        self.shell, session, prepared, jobs, fresh=opts.no_cache, quiet=opts.quiet, out=opts.out
+                    )
+                    return
+                bar = progress.for_shell(self.shell, opts.quiet)
+                shown = value = run = over.run(session, prepared, jobs, bar, fresh=opts.no_cache)
             else:
                 plan = compare.prepare(session, prompt, flags, opts.compare, schema=schema)
+                if opts.background:
+                    self.shell.user_ns[opts.out] = background.run_compare(
+                        self.shell, session, plan, jobs, quiet=opts.quiet, out=opts.out
+                    )
+                    return
                 shown, run = compare.run(session, plan, jobs)
                 value = run.results
         if opts.out:

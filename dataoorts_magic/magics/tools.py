@@ -92,7 +92,8 @@ class LlamaToolMagics(Magics):
         In [1]: %llama_config
         In [2]: %llama_config temperature=0.2 max_tokens=256 system="You are terse."
         In [3]: %llama_config --offline
-        In [4]: %llama_config --reset
+        In [4]: %llama_config rate_limit=600   # requests per minute for the whole session; 0 = no cap
+        In [5]: %llama_config --reset
 
         Precedence: cell flags > these session settings (and %config) > environment > defaults.
         ``name=none`` unsets a setting.

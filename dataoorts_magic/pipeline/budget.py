@@ -65,6 +65,11 @@ class Spending:
             self._reserved += worst
         return worst
 
+    def release(self, reserved: float) -> None:
+        """Give back a reservation whose request was never sent (its batch stopped); nothing is counted."""
+        with self._lock:
+            self._reserved = max(0.0, self._reserved - reserved)
+
     def settle(
         self,
         reserved: float,

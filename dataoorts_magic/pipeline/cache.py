@@ -45,6 +45,12 @@ def recorded_answer(book, req: dict, note_once):
                 "recorded this notebook (DATAOORTS_MAGIC_HOME is the folder that holds it).",
             )
         return None
+    return answer_from_row(row, req, time.perf_counter() - start, {"cached_from": row["id"]})
+
+
+def answer_from_row(row: dict, req: dict, elapsed: float, raw: dict):
+    """A logged answer (a row with answer, token counts and offline) as the ``LlamaResponse`` to
+    ``req``: cost 0 (it was paid for when it was made), ``cached``."""
     from ..display.response import LlamaResponse, Usage
 
     usage = (
@@ -59,9 +65,9 @@ def recorded_answer(book, req: dict, note_once):
         messages=req["messages"],
         usage=usage,
         cost=0.0,
-        elapsed=time.perf_counter() - start,
+        elapsed=elapsed,
         cached=True,
         offline=bool(row["offline"]),
-        raw={"cached_from": row["id"]},
-        format=eff["format"],
+        raw=raw,
+        format=req["settings"]["format"],
     )

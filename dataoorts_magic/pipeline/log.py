@@ -2,7 +2,8 @@
 
 One row per exchange (``exchanges``): time, session, conversation, model, the request's messages
 and params (JSON), the cache key, the answer, usage, cost, elapsed, status (``ok``/``error``)
-and error, and the ``cached`` and ``offline`` flags. The file is
+and error, the ``cached`` and ``offline`` flags, and the batch run it belongs to (``batch_runs``:
+see :mod:`.resume`). The file is
 ``$DATAOORTS_MAGIC_HOME/log.sqlite3`` (default: the user data directory). It is in WAL mode with
 a busy timeout, so several kernels can write at once; every thread has its own connection; the
 table, its indexes and its migrations are in :mod:`.log_schema`. The API key is never passed
@@ -135,6 +136,7 @@ class ExchangeLog:
         session: str | None = None,
         secret: str | None = None,
         when: float | None = None,
+        batch_run: int | None = None,
     ) -> int:
         """Append one exchange (an answer, or ``error`` for a failure); returns its row id.
 
@@ -162,10 +164,15 @@ class ExchangeLog:
             clean(error),
             int(bool(cached)),
             int(bool(offline)),
+            batch_run,
         )
+        return self.execute(INSERT, row).lastrowid
+
+    def execute(self, sql: str, args=()) -> sqlite3.Cursor:
+        """Run one statement on this thread's connection; a failure is a :class:`LogError`."""
         conn = self._connect()
         try:
-            return conn.execute(INSERT, row).lastrowid
+            return conn.execute(sql, args)
         except sqlite3.Error as exc:
             raise self._error(exc) from None
 

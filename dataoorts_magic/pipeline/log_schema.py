@@ -10,7 +10,7 @@ import sqlite3
 
 from ..errors import LogError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # MIGRATIONS[n] brings a file from version n - 1 to n; a new version appends one entry.
 MIGRATIONS = {
@@ -64,6 +64,22 @@ MIGRATIONS = {
             WHERE model = OLD.model AND status = OLD.status AND cached = OLD.cached;
         END""",
     ),
+    # 2: batch runs, so a batch whose last run did not finish resumes from its logged answers
+    # (pipeline/resume.py). Rows written before have no run (NULL) and are never resumed from.
+    2: (
+        "ALTER TABLE exchanges ADD COLUMN batch_run INTEGER",
+        "CREATE INDEX IF NOT EXISTS exchanges_batch_run ON exchanges (batch_run) WHERE batch_run IS NOT NULL",
+        """CREATE TABLE IF NOT EXISTS batch_runs (
+            id INTEGER PRIMARY KEY,
+            batch_key TEXT NOT NULL,
+            session TEXT,
+            started REAL NOT NULL,
+            ended REAL,
+            items INTEGER NOT NULL,
+            resumed INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS batch_runs_key ON batch_runs (batch_key, id)",
+    ),
 }
 COLUMNS = (
     "time",
@@ -83,6 +99,7 @@ COLUMNS = (
     "error",
     "cached",
     "offline",
+    "batch_run",
 )
 INSERT = f"INSERT INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 

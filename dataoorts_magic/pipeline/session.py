@@ -1,11 +1,13 @@
 """The one request pipeline: effective settings -> validation -> endpoint and key -> HTTP -> LlamaResponse.
 
 Every front door (``%%llama``, the panel, ``--over``, ``--compare``) calls
-``LlamaSession.ask`` and none talks to the HTTP client directly, so a fix lands once.
+``LlamaSession.ask`` and none talks to the HTTP client directly, so a fix lands once; and
+every HTTP attempt takes its turn from the session's one rate limiter (:mod:`.rate_limit`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -20,6 +22,7 @@ from .conversations import Conversations, estimate_tokens
 if TYPE_CHECKING:  # imported at first use, to keep %load_ext light
     from ..display.response import LlamaResponse
     from .log import ExchangeLog
+    from .rate_limit import RateLimiter
 
 _client_lock = threading.Lock()
 
@@ -45,6 +48,7 @@ class LlamaSession:
         self.conversations = Conversations()
         self.spending = Spending()
         self._log: ExchangeLog | None = None
+        self._limiter: RateLimiter | None = None
 
     def __repr__(self):
         return f"<LlamaSession key={'set' if self.key_is_set() else 'not set'}>"
@@ -103,8 +107,12 @@ class LlamaSession:
         req = self.request(prompt, flags, chat=chat)
         return self.send(req, on_text=on_text)
 
-    def send(self, req: dict, on_text=None) -> LlamaResponse:
-        """Cache lookup, budget check, the HTTP call, then the log and the conversation turn."""
+    def send(self, req: dict, on_text=None, *, control=None) -> LlamaResponse:
+        """Cache lookup, budget check, the HTTP call (paced by the rate limit), then the log and the turn.
+
+        ``control`` is what a batch hands each request (see :mod:`.rate_limit`): it can stop a
+        request that waits for its turn and is told of every refusal for the rate limit.
+        """
         eff = req["settings"]
         hit = self._from_cache(req, on_text)
         if hit is not None:
@@ -114,19 +122,27 @@ class LlamaSession:
         held = self.spending.reserve(
             req["model"], estimate_tokens(req["messages"]), req["params"]["max_tokens"], eff["budget"]
         )
+        chat = functools.partial(
+            client.chat,
+            req["model"],
+            req["messages"],
+            req["params"],
+            api_key=key,
+            timeout=eff["timeout"],
+            connect_timeout=eff["connect_timeout"],
+            stream=bool(eff["stream"]),
+            on_text=on_text,
+        )
         try:
-            reply = client.chat(
-                req["model"],
-                req["messages"],
-                req["params"],
-                api_key=key,
-                timeout=eff["timeout"],
-                connect_timeout=eff["connect_timeout"],
-                max_retries=eff["max_retries"],
-                stream=bool(eff["stream"]),
-                on_text=on_text,
+            reply = self.rate_limiter.call(
+                chat, per_minute=eff["rate_limit"], max_retries=eff["max_retries"], control=control
             )
         except LlamaError as err:
+            from .rate_limit import Withdrawn
+
+            if isinstance(err, Withdrawn):  # its batch stopped before it was sent (again): nothing happened
+                self.spending.release(held)
+                raise
             self.spending.settle(held, req["model"], error=True)
             self._record(req, error=f"{type(err).__name__}: {err}", secret=key, offline=offline)
             raise
@@ -167,6 +183,16 @@ class LlamaSession:
                 self._log.close()
             self._log = ExchangeLog(path)
         return self._log
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """The one limiter every request of this session waits on (built at the first request)."""
+        with _client_lock:
+            if self._limiter is None:
+                from .rate_limit import RateLimiter
+
+                self._limiter = RateLimiter()
+        return self._limiter
 
     def _from_cache(self, req: dict, on_text=None) -> LlamaResponse | None:
         """The recorded answer to an identical request (cache=on/replay), or None to send it."""
@@ -220,6 +246,7 @@ class LlamaSession:
                 conversation=req["chat"],
                 session=self.id,
                 secret=secret,
+                batch_run=req.get("batch_run"),
             )
         except LogError as err:
             self._note_once(

@@ -19,6 +19,8 @@ from ..params import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, PARAMS, coerce
 
 DEFAULT_API_URL = "https://cloud.dataoorts.com/api/v1"
 MAX_CONCURRENCY = 64  # requests in flight for --over / --compare, and the connection pool size
+DEFAULT_RATE_LIMIT = 300  # requests per minute: the platform's published limit for text generation
+MAX_RATE_LIMIT = 60_000
 KEY_ENV = "DATAOORTS_API_KEY"
 FORMATS = ("markdown", "text", "code", "json")
 CACHE_MODES = ("off", "on", "replay")
@@ -86,6 +88,13 @@ class LlamaSettings(Configurable):
     budget = Float(None, allow_none=True, min=0.0, help="cap on this session's spend in USD; None = no cap").tag(
         config=True
     )
+    rate_limit = Int(
+        DEFAULT_RATE_LIMIT,
+        min=0,
+        max=MAX_RATE_LIMIT,
+        help="requests per minute for the whole session, spread evenly (300 = the platform's published "
+        "limit for text generation); 0 = no client-side cap",
+    ).tag(config=True)
 
 
 SETTING_NAMES = (
@@ -103,6 +112,7 @@ SETTING_NAMES = (
     "cache",
     "offline",
     "budget",
+    "rate_limit",
 )
 assert set(SETTING_NAMES) == set(LlamaSettings.class_trait_names(config=True))
 # Trait defaults are static: read them once, not on every cell.

@@ -175,17 +175,19 @@ def _both(first, second, problem: str):
     )
 
 
-def send(session, req: dict, on_text=None):
-    """Send a request; a structured one (``apply``) is parsed, validated and asked again once if invalid."""
+def send(session, req: dict, on_text=None, *, control=None):
+    """Send a request; a structured one (``apply``) is parsed, validated and asked again once if invalid.
+
+    ``control`` is what the batch runner hands each request (rate limit, cancel): both exchanges use it."""
     schema = req.get("schema")
     if schema is None:
-        return session.send(req, on_text=on_text)
+        return session.send(req, on_text=on_text, control=control)
     alone = {**req, "chat": None}  # a conversation gets only the valid answer, once, below
-    response = session.send(alone)
+    response = session.send(alone, control=control)
     try:
         response.data = check(response.text, schema)
     except Mismatch as first_problem:
-        second = session.send(reask_request(alone, response, str(first_problem)))
+        second = session.send(reask_request(alone, response, str(first_problem)), control=control)
         response = _both(response, second, str(first_problem))
         try:
             response.data = check(second.text, schema)
@@ -205,7 +207,20 @@ def send(session, req: dict, on_text=None):
 def sender(session):
     """``send`` bound to ``session``: what the batch runner calls for each request."""
 
-    def send_one(req):
-        return send(session, req)
+    def send_one(req, control=None):
+        return send(session, req, control=control)
 
     return send_one
+
+
+def valid_resumed(answer, req) -> bool:
+    """Whether a logged answer may stand for ``req`` in a resumed batch: always without a schema;
+    with one, only if it still matches (then ``answer.data`` holds the dict), else it is asked again."""
+    schema = req.get("schema") if isinstance(req, dict) else None
+    if schema is None:
+        return True
+    try:
+        answer.data = check(answer.text, schema)
+    except Mismatch:
+        return False
+    return True

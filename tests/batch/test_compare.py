@@ -67,6 +67,7 @@ def test_columns_run_concurrently(ip, monkeypatch):
     with OfflineServer(api_key=KEY, latency=0.3).start() as srv:
         monkeypatch.setenv("DATAOORTS_API_URL", srv.url)
         monkeypatch.setenv("DATAOORTS_API_KEY", KEY)
+        run(ip, "%llama_config rate_limit=0")  # concurrency alone, with no client-side rate limit
         result, _ = run(ip, "%%llama --compare temperature=0,0.5,1 -q -o out\nHi")
         assert result.success and srv.max_in_flight == 3
         result, _ = run(ip, "%%llama --compare temperature=0,0.5,1 -j 1 -q -o out\nHi")

@@ -78,6 +78,7 @@ def test_every_item_is_sent_once_and_answers_keep_input_order(ip, endpoint):
 
 def test_requests_run_concurrently_up_to_j(ip, endpoint):
     srv = endpoint(latency=0.3)
+    run(ip, "%llama_config rate_limit=0")  # -j alone, with no client-side rate limit (tests/batch/test_rate_limit.py)
     ip.user_ns["xs"] = list(range(8))
     started = time.monotonic()
     result, cap = run(ip, "%%llama --over xs -j 8 -q -o out\nNumber {item}")
@@ -90,6 +91,7 @@ def test_requests_run_concurrently_up_to_j(ip, endpoint):
 
 def test_j_caps_the_requests_in_flight_and_the_setting_is_the_default(ip, endpoint):
     srv = endpoint(latency=0.05)
+    run(ip, "%llama_config rate_limit=0")  # -j alone, with no client-side rate limit
     ip.user_ns["xs"] = list(range(6))
     result, _ = run(ip, "%%llama --over xs -j 2 -q -o out\nNumber {item}")
     assert result.success and srv.count == 6 and srv.max_in_flight == 2

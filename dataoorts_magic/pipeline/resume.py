@@ -1,0 +1,133 @@
+"""Resume a batch whose last run did not finish: its logged answers are reused, only the rest is sent.
+
+Why: a kernel that dies at row 6,000 of 10,000, an interrupt, or a few failed rows must not make
+the analyst pay for (and wait for) every row again.
+
+*The same batch* is the same requests in the same order: per item the model, the messages (prompt
+and system text after ``{item}`` and the columns are filled in) and the parameters, which is to
+say the same prompt template, system prompt, model, parameters and items. Its fingerprint
+(:func:`batch_key`) is the SHA-256 of the items' cache keys in order; settings that change how a
+batch is sent but not what (``-j``, ``rate_limit``, ``budget``, ``format``) are not part of it.
+
+Each run is a row of ``batch_runs`` (status ``running`` until it ends, then ``finished`` when
+every item got an answer, else ``incomplete``: interrupted, cancelled, stopped, or some items
+failed; a killed kernel leaves it ``running``). Every answer is logged as it arrives, linked to
+its run (``exchanges.batch_run``). When the latest run of the same batch is not ``finished``, the
+new run copies that run's answers (as cached rows of the new run, cost 0, so a run killed again
+still has them all) and sends only the rest. A finished batch is asked again, as any cell is;
+``--no-cache`` never reuses (its run is still logged, so it can be resumed in its turn). With the
+log off nothing is registered and nothing resumes. Failures of the log are not raised here: the
+batch runs as usual and the session's own log writes warn once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+from ..display.provenance import canonical_sha256
+from ..errors import LogError
+from .cache import answer_from_row
+from .log import cache_key
+
+_ANSWER = "cache_key, id, answer, prompt_tokens, completion_tokens, total_tokens, offline"
+_COPIED = (
+    "model, messages, params, cache_key, answer, prompt_tokens, completion_tokens, total_tokens, "
+    "cost, elapsed, status, cached, offline"
+)
+
+
+@dataclass
+class BatchRun:
+    """This run's row id, the batch's fingerprint and the answers reused from the last run (position -> answer)."""
+
+    id: int
+    key: str
+    resumed: dict = field(default_factory=dict)
+
+    def apply(self, requests: list) -> list:
+        """The requests to send: reused answers in place of theirs, the others linked to this run."""
+        return [
+            self.resumed[i] if i in self.resumed else {**r, "batch_run": self.id} if isinstance(r, dict) else r
+            for i, r in enumerate(requests)
+        ]
+
+
+def request_key(req) -> str:
+    """An item's part of the fingerprint: its cache key, or its error when it could not be built."""
+    if isinstance(req, dict):
+        return cache_key(req["model"], req["messages"], req["params"])
+    return f"not built: {req}"
+
+
+def batch_key(keys: list[str]) -> str:
+    """The fingerprint of a batch from its items' :func:`request_key` values, in order."""
+    return canonical_sha256(["batch", len(keys), keys])
+
+
+def begin(session, requests: list, *, reuse: bool = True, keep=None, clock=time.time) -> BatchRun | None:
+    """Register this run of ``requests``; with ``reuse``, take the answers of the last run of the
+    same batch when it did not finish (only those ``keep(answer, request)`` accepts, when given).
+    None when the log is off or cannot be used."""
+    built = [r for r in requests if isinstance(r, dict)]
+    if not built or not built[0]["settings"]["log"]:
+        return None
+    keys = [request_key(r) for r in requests]
+    key = batch_key(keys)
+    try:
+        book = session.exchange_log()
+        last = book.execute("SELECT id, status FROM batch_runs WHERE batch_key = ? ORDER BY id DESC LIMIT 1", (key,))
+        last = last.fetchone()
+        rows = {}
+        if reuse and last is not None and last[1] != "finished":
+            found = book.execute(
+                f"SELECT {_ANSWER} FROM exchanges WHERE batch_run = ? AND status = 'ok' ORDER BY id", (last[0],)
+            )
+            names = _ANSWER.split(", ")
+            rows = {row[0]: dict(zip(names, row, strict=True)) for row in found.fetchall()}
+        resumed = {
+            i: answer_from_row(rows[k], req, 0.0, {"resumed_from": rows[k]["id"]})
+            for i, (k, req) in enumerate(zip(keys, requests, strict=True))
+            if k in rows
+        }
+        if keep is not None:
+            resumed = {i: answer for i, answer in resumed.items() if keep(answer, requests[i])}
+        run = BatchRun(_insert_run(book, key, session.id, len(requests), len(resumed), clock()), key, resumed)
+        if resumed:
+            _copy_answers(book, last[0], run.id, session.id, clock())
+    except LogError:
+        return None
+    for answer in resumed.values():
+        session.spending.settle(0.0, answer.model, cached=True)
+    return run
+
+
+def end(session, run: BatchRun | None, results: list, *, clock=time.time) -> None:
+    """Mark the run ``finished`` (every item has an answer) or ``incomplete``."""
+    if run is None:
+        return
+    complete = all(r is not None and not isinstance(r, BaseException) for r in results)
+    with contextlib.suppress(LogError):  # else it stays "running": the next run resumes from it, as it should
+        session.exchange_log().execute(
+            "UPDATE batch_runs SET ended = ?, status = ? WHERE id = ?",
+            (clock(), "finished" if complete else "incomplete", run.id),
+        )
+
+
+def _insert_run(book, key: str, session_id: str, items: int, resumed: int, now: float) -> int:
+    return book.execute(
+        "INSERT INTO batch_runs (batch_key, session, started, items, resumed, status) "
+        "VALUES (?, ?, ?, ?, ?, 'running')",
+        (key, session_id, now, items, resumed),
+    ).lastrowid
+
+
+def _copy_answers(book, old: int, new: int, session_id: str, now: float) -> None:
+    """The last run's answers become cached rows of this run (cost 0), in one statement."""
+    book.execute(
+        f"INSERT INTO exchanges (time, session, {_COPIED}, batch_run) "
+        "SELECT ?, ?, model, messages, params, cache_key, answer, prompt_tokens, completion_tokens, "
+        "total_tokens, 0.0, 0.0, 'ok', 1, offline, ? FROM exchanges WHERE batch_run = ? AND status = 'ok'",
+        (now, session_id, new, old),
+    )

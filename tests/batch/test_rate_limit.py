@@ -1,0 +1,184 @@
+"""One rate limit for the session and adaptive backoff, over real HTTP to loopback endpoints.
+
+The per-second-window server (tests/support/window_server.py) refuses what passes 10 requests in
+any one second with 429 / code 3040 / Retry-After, as the platform does. What a test asserts is
+what an analyst must be able to trust (no item lost, answers in input order, what the display
+says); the 429 share and the wall time are printed, never asserted (benchmarks/batch.py reports them).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+import time
+from contextlib import closing
+
+import pytest
+from support.scripted_server import Answer, fail, ok
+from support.shell import everything_shown, run
+from support.window_server import WindowServer
+
+from dataoorts_magic.pipeline import rate_limit
+
+
+@pytest.fixture
+def window(monkeypatch):
+    from support.shell import KEY
+
+    with closing(WindowServer(per_second=10, latency=0.05)) as srv:
+        monkeypatch.setenv("DATAOORTS_API_URL", srv.url)
+        monkeypatch.setenv("DATAOORTS_API_KEY", KEY)
+        yield srv
+
+
+def test_the_setting_is_validated_and_shown(ip, magics):
+    table = repr(ip.run_line_magic("llama_config", ""))
+    assert re.search(r"rate_limit\s+300\s+default", table)
+    for bad, words in (("-1", "from 0 to 60000"), ("fast", "not a number"), ("99999999", "from 0 to 60000")):
+        result, cap = run(ip, f"%llama_config rate_limit={bad}")
+        assert not result.success and words in cap.stderr and "\n" not in cap.stderr.strip()
+    assert magics.rate_limit == 300  # nothing applied
+    run(ip, "%llama_config rate_limit=600")
+    assert re.search(r"rate_limit\s+600\s+session", repr(ip.run_line_magic("llama_config", "")))
+
+
+@pytest.mark.parametrize("limit", [600, 0], ids=["rate_limit=600", "no client-side cap"])
+def test_a_batch_against_a_per_second_window_loses_no_item(ip, window, limit):
+    items = [f"row {i:03d}" for i in range(40)]
+    ip.user_ns["rows"] = items
+    run(ip, f"%llama_config rate_limit={limit}")
+    started = time.monotonic()
+    result, cap = run(ip, "%%llama --over rows -j 16 -o out\n{item}")
+    wall = time.monotonic() - started
+    out = ip.user_ns["out"]
+    assert result.success, cap.stderr
+    assert out.errors == {} and out.texts == [f"Answer to: {item}" for item in items]
+    assert sorted(window.prompts(200)) == items  # each item answered once
+    totals = cap.outputs[-1].data["text/plain"].rsplit("\n-- ", 1)[1]
+    if window.refused:
+        assert f"{window.refused} refused for the rate limit and sent again" in totals
+        assert "waiting" in cap.stdout and "rate limited" in cap.stdout  # the progress line said why it waited
+    print(
+        f"\n{len(items)} items at -j 16, rate_limit={limit}, 10/s window: {window.requests} requests, "
+        f"{window.refused} refused ({window.refused / window.requests:.0%}), {wall:.1f} s wall "
+        f"(ideal {len(items) / 10:.1f} s)"
+    )
+
+
+def test_with_no_cap_a_refusal_halves_the_concurrency_and_the_bar_says_why_it_waits(ip, window):
+    ip.user_ns["rows"] = [f"row {i}" for i in range(30)]
+    run(ip, "%llama_config rate_limit=0")
+    result, cap = run(ip, "%%llama --over rows -j 16 -o out\n{item}")
+    out = ip.user_ns["out"]
+    assert result.success and out.errors == {}
+    assert window.refused >= 6 and out.refusals == window.refused  # the first burst of 16 met a window of 10
+    # while the batch waits out Retry-After, the bar shows the halved concurrency and the wait
+    assert re.search(r"concurrency [1-8]/16 · waiting \d\.\d s: rate limited", cap.stdout), cap.stdout[-300:]
+
+
+def test_rate_limit_waits_do_not_use_up_max_retries_in_a_batch(ip, scripted):
+    refused = fail(429, 3040, "Capacity temporarily exceeded", headers={"Retry-After": "0"})
+    scripted.script(refused, refused, refused, ok("At last"), fail(500, None, "Internal"))
+    ip.user_ns["xs"] = ["one", "two"]
+    run(ip, "%llama_config max_retries=0 rate_limit=0")
+    result, cap = run(ip, "%%llama --over xs -j 1 -o out\nAbout {item}")
+    out = ip.user_ns["out"]
+    assert len(scripted.requests) == 5  # three refusals waited out, then the answer; the 500 not retried
+    assert out.texts[0] == "At last" and "retried 3 times after a rate limit" in out[0].footer()
+    assert "HTTP 500" in out.errors[1]  # max_retries=0 still bounds every other transient fault
+    assert result.success, cap.stderr
+
+
+def test_every_worker_waits_out_retry_after(ip, scripted):
+    scripted.script(fail(429, 3040, "slow down", headers={"Retry-After": "1"}), *[ok(f"a{i}") for i in range(6)])
+    ip.user_ns["xs"] = [f"x{i}" for i in range(6)]
+    run(ip, "%llama_config rate_limit=0")
+    result, _ = run(ip, "%%llama --over xs -j 2 -q -o out\nAbout {item}")
+    assert result.success and ip.user_ns["out"].errors == {}
+    refused, _in_flight_then, *later = scripted.requests
+    assert len(later) == 5  # the refused one again, and the four not yet started
+    assert all(seen.time - refused.time >= 1.0 for seen in later)  # none started before the wait was over
+
+
+@pytest.mark.parametrize("code", [3036, 4006])
+def test_a_used_up_quota_still_stops_the_batch_at_once(ip, scripted, code):
+    scripted.script(fail(429, code, "Daily quota used", headers={"Retry-After": "1"}))
+    ip.user_ns["xs"] = list(range(5))
+    result, cap = run(ip, "%%llama --over xs -j 1 -o out\nNumber {item}")
+    assert len(scripted.requests) == 1 and not result.success
+    line = str(result.error_in_exec)
+    assert "quota" in line and "stopped after 1 of 5" in line
+
+
+def test_a_wait_longer_than_a_minute_stops_the_batch(ip, scripted):
+    scripted.script(fail(429, 3040, "Try tomorrow", headers={"Retry-After": "600"}))
+    ip.user_ns["xs"] = list(range(4))
+    result, _ = run(ip, "%%llama --over xs -j 1 -o out\nNumber {item}")
+    assert len(scripted.requests) == 1 and not result.success
+    line = str(result.error_in_exec)
+    assert "asks to wait 600 s" in line and "stopped after 1 of 4" in line and "reused from the log" in line
+
+
+def test_a_batch_gives_up_once_nothing_was_answered_for_the_patience(ip, scripted, monkeypatch):
+    monkeypatch.setattr(rate_limit, "PATIENCE", 0.6)  # the bound is 5 minutes; the test cannot wait that long
+    scripted.script(*[fail(429, 3040, "busy", headers={"Retry-After": "0.2"})] * 20)
+    ip.user_ns["xs"] = list(range(3))
+    run(ip, "%llama_config rate_limit=0")
+    result, _ = run(ip, "%%llama --over xs -j 1 -o out\nNumber {item}")
+    assert not result.success and len(scripted.requests) >= 2  # waited, then gave up
+    assert {seen.json["data"]["messages"][-1]["content"] for seen in scripted.requests} == {"Number 0"}
+    line = str(result.error_in_exec)
+    assert "kept refusing requests for its rate limit" in line and "stopped after 1 of 3" in line
+
+
+def test_cache_hits_take_no_token(ip, magics, online):
+    run(ip, "%llama_config cache=on")
+    run(ip, "%%llama\nSame question")
+    limiter = magics.llama_session.rate_limiter
+    before = limiter.starts
+    for _ in range(5):
+        result, cap = run(ip, "%%llama\nSame question")
+        assert result.success and "cached" in everything_shown(cap)
+    assert limiter.starts == before and online.count == 1
+
+
+def test_starts_are_spread_evenly_never_more_than_rate_limit_over_60_in_a_second():
+    limiter = rate_limit.RateLimiter()
+    starts, lock = [], threading.Lock()
+
+    def worker():
+        for _ in range(5):
+            began = limiter.clock()
+            waited = limiter.acquire(1200)  # 20 a second
+            with lock:
+                starts.append(began + waited)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    starts.sort()
+    assert len(starts) == 30 and limiter.starts == 30
+    assert all(b - a >= 1 / 20 for a, b in itertools.pairwise(starts))  # evenly spread, however many threads ask
+    assert all(later - first >= 1.0 for first, later in zip(starts, starts[20:], strict=False))  # <= 20 a second
+
+
+def test_a_single_cell_takes_its_turn_too(ip, scripted):
+    scripted.script(ok("first"), ok("second"))
+    run(ip, "%llama_config rate_limit=30")  # one request every two seconds
+    for i in range(2):
+        result, _ = run(ip, f"%%llama\nQuestion {i}")
+        assert result.success
+    first, second = scripted.requests
+    assert second.time - first.time >= 2.0
+
+
+def test_a_server_answer_without_retry_after_backs_off(ip, scripted):
+    scripted.script(Answer(429, {"success": False, "errors": [{"message": "slow"}]}), ok("fine"))
+    ip.user_ns["xs"] = ["x"]
+    run(ip, "%llama_config rate_limit=0")
+    result, _ = run(ip, "%%llama --over xs -q -o out\nAbout {item}")
+    first, second = scripted.requests
+    assert result.success and second.time - first.time >= 0.3  # 0.5 s, less at most a quarter of jitter
