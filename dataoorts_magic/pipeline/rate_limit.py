@@ -62,7 +62,7 @@ class RateLimiter:
     def __init__(self, clock=time.monotonic):
         self.clock = clock
         self._cond = threading.Condition()
-        self._next = 0.0  # the earliest time the next request may start
+        self._last_start = -float("inf")  # when the latest request started
         self._queue: deque[object] = deque()  # the requests waiting for their turn, in the order they asked
         self._held_until = 0.0  # no request starts before this (a refusal's Retry-After)
         self.last_answer = clock()
@@ -97,10 +97,11 @@ class RateLimiter:
                     check()
                 with self._cond:
                     now = self.clock()
-                    ready = max(self._held_until, self._next)
+                    # spaced by the limit in force now, so raising rate_limit takes effect at once
+                    ready = max(self._held_until, self._last_start + spacing(per_minute))
                     if self._queue[0] is ticket and now >= ready:
                         self._queue.popleft()
-                        self._next = now + spacing(per_minute)  # from the actual start: never closer
+                        self._last_start = now  # the actual start: never closer than the spacing
                         self.starts += 1
                         self._cond.notify_all()
                         return now - began

@@ -165,6 +165,15 @@ def test_starts_are_spread_evenly_never_more_than_rate_limit_over_60_in_a_second
     assert all(later - first >= 1.0 for first, later in zip(starts, starts[20:], strict=False))  # <= 20 a second
 
 
+def test_raising_the_rate_limit_takes_effect_for_the_next_request():
+    """A user who set rate_limit=1 and then raises it must not wait out the old minute."""
+    limiter = rate_limit.RateLimiter()
+    limiter.acquire(1)  # the next start may come 63 s later under this limit...
+    done = threading.Event()
+    threading.Thread(target=lambda: (limiter.acquire(600), done.set()), daemon=True).start()
+    assert done.wait(10), "the next request waited for the old limit's spacing"  # ...but 600/min allows 0.1 s
+
+
 def test_a_single_cell_takes_its_turn_too(ip, scripted):
     scripted.script(ok("first"), ok("second"))
     run(ip, "%llama_config rate_limit=30")  # one request every two seconds
