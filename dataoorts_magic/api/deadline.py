@@ -41,13 +41,15 @@ class Deadline:
 
     @contextlib.contextmanager
     def active(self):
-        """Connections opened or reused by this thread inside the block report to this deadline."""
+        """Connections opened or reused by this thread inside the block report to this deadline;
+        leaving the block, however, finishes it (so the watchdog never keeps looking for it)."""
         _current.deadline = self
         _watchdog.add(self.at, self)
         try:
             yield self
         finally:
             _current.deadline = None
+            self.finish()
 
     def watch(self, conn=None, response=None) -> None:
         """The connection (before the answer) or urllib3 response (after it) to stop at the deadline."""

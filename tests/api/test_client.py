@@ -405,3 +405,21 @@ def test_a_finished_exchange_leaves_its_pooled_connection_alone(scripted, client
     assert not due()
     assert chat(client, timeout=5, max_retries=0).retries == 0
     assert len({seen.client_port for seen in scripted.requests}) == 1  # one kept-alive connection throughout
+
+
+def test_an_interrupted_exchange_leaves_no_deadline_running(scripted, client):
+    """However an exchange ends (here a kernel interrupt while the server holds the answer), its
+    deadline is finished, so the watchdog does not go on looking for a connection that is gone."""
+    from dataoorts_magic.api import deadline
+
+    scripted.script(Answer(delay=30, body=ok().body))
+
+    def interrupt():
+        while not scripted.requests:
+            time.sleep(0.01)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        chat(client, timeout=60)
+    assert all(entry[2]._done for entry in list(deadline._watchdog._heap))
