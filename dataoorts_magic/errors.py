@@ -10,7 +10,7 @@ every text that came from a server passes through :func:`redact` before it gets 
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from .secret import redact  # noqa: F401  (re-exported: errors.redact is where callers look)
 
 
 class LlamaError(Exception):
@@ -211,6 +211,13 @@ class BadResponseError(LlamaError):
     fix = "Try again; if it persists, check DATAOORTS_API_URL points at the Dataoorts API."
 
 
+class AnswerTooLargeError(BadResponseError):
+    """Past the cap on the bytes one answer may bring (a bomb, a runaway proxy): nothing is shown."""
+
+    what = "The endpoint sent more than the answer cap"
+    fix = "An 8,000-token answer is far smaller: check that DATAOORTS_API_URL points at the Dataoorts API."
+
+
 class BudgetExceededError(LlamaError):
     what = "Budget reached"
     fix = "Raise it with %llama_config budget=<USD> or remove it with budget=none."
@@ -278,14 +285,3 @@ def one_line(err: BaseException) -> str:
     text = str(err) if isinstance(err, LlamaError) else f"Unexpected error: {type(err).__name__}: {err}"
     text = " ".join(text.split())
     return text if len(text) <= ONE_LINE_LIMIT else text[: ONE_LINE_LIMIT - 1] + "…"
-
-
-def redact(text: str | None, secret: str | None) -> str | None:
-    """Remove ``secret`` from ``text`` (a server may echo what it was sent), also URL-quoted."""
-    if not text or not secret:
-        return text
-    text = text.replace(secret, "***")
-    quoted = quote(secret, safe="")
-    if quoted != secret:
-        text = text.replace(quoted, "***")
-    return text

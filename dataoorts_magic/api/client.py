@@ -1,36 +1,34 @@
 """The HTTP client for the Dataoorts chat endpoint: pooled connections, timeouts, retries, streaming.
 
 Layers, as in requests: :func:`build_body` (pure) -> :meth:`DataoortsClient.chat` (the retry
-loop, waits per :mod:`retry_policy`) -> one HTTP exchange, read whole or as server-sent events
--> :mod:`envelope` (pure: the answer becomes a :class:`~envelope.Reply` or one of the
+loop, waits per :mod:`retry_policy`) -> one HTTP exchange (:mod:`.exchange`), read whole or as
+server-sent events -> :mod:`envelope` (pure: the answer becomes a :class:`~envelope.Reply` or one of the
 :mod:`errors` kinds), or, with no answer at all, :mod:`transport_errors`. The API key is a
-per-call argument: it is sent only in the ``Authorization`` header, never stored on the client,
-and scrubbed from any text a server sends back. Redirects are not followed, so the key never
-leaves for another address. This module never imports IPython.
+per-call argument, a :class:`~dataoorts_magic.secret.Secret` (a str is wrapped in one), read only
+inside the ``Authorization`` hook (``exchange._Bearer``): no frame of ours holds it where a
+traceback could print it.
+It is never stored on the client, and scrubbed from any text a server sends back. Redirects are
+not followed, so the key never leaves for another address.
+
+Every exchange is bounded: ``timeout`` covers it whole, from sending to the last byte (a
+:class:`~.deadline.Deadline`), and its answer may bring at most ``MAX_ANSWER_BYTES`` after
+decoding (:mod:`.answer_body`). This module never imports IPython.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from urllib.parse import urlsplit
 
 import requests
-import urllib3.exceptions
-from requests.adapters import HTTPAdapter
-from requests.auth import AuthBase
 
 from .._version import __version__
-from ..errors import (
-    BadResponseError,
-    ConfigError,
-    ConnectionFailedError,
-    LlamaError,
-    MissingKeyError,
-    RequestTimeoutError,
-)
-from .endpoint_url import is_loopback
-from .envelope import Reply, reply_from, reply_from_stream, short_message, stream_error
+from ..errors import ConfigError, LlamaError, MissingKeyError, RequestTimeoutError
+from ..secret import Secret
+from .answer_body import ACCEPT_ENCODING, MAX_ANSWER_BYTES
+from .deadline import DeadlineAdapter
+from .envelope import Reply, short_message
+from .exchange import exchange
 from .retry_policy import (
     DEFAULT_MAX_RETRIES,
     INITIAL_RETRY_DELAY,
@@ -39,8 +37,6 @@ from .retry_policy import (
     is_rate_limited,
     wait_before_retry,
 )
-from .sse import StreamFormatError, TextStream
-from .transport_errors import transport_error
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -65,11 +61,12 @@ def _sleep(seconds: float) -> None:
         time.sleep(min(left, _SLEEP_STEP))
 
 
-def _check_key(api_key) -> str:
-    key = str(api_key or "").strip()
+def _check_key(api_key) -> Secret:
+    """The key as a Secret, checked: requests would put a malformed header, key included, in its error."""
+    key = Secret.of(api_key)
     if not key:
         raise MissingKeyError()
-    if any(ch.isspace() or not 33 <= ord(ch) <= 126 for ch in key):
+    if any(ch.isspace() or not 33 <= ord(ch) <= 126 for ch in key.reveal()):
         # requests would put the whole header, key included, in its error message
         raise ConfigError(
             "The API key contains spaces, line breaks or non-ASCII characters",
@@ -81,28 +78,15 @@ def _check_key(api_key) -> str:
 def _describe(err: LlamaError) -> str:
     if err.status:
         return f"HTTP {err.status}" + (f" (code {err.code})" if err.code else "")
-    return "a read timeout" if isinstance(err, RequestTimeoutError) else "a connection error"
-
-
-class _Bearer(AuthBase):
-    """Puts the key in the Authorization header (and keeps a ~/.netrc entry from replacing it)."""
-
-    def __init__(self, key: str):
-        self._key = key
-
-    def __call__(self, request):
-        request.headers["Authorization"] = f"Bearer {self._key}"
-        return request
-
-    def __repr__(self):
-        return "<Bearer ***>"
+    return "a timeout" if isinstance(err, RequestTimeoutError) else "a connection error"
 
 
 class DataoortsClient:
     """A pooled, thread-safe client; ``api_url`` may be reassigned between calls.
 
     ``backoff_base``, ``backoff_max`` and ``retry_after_cap`` tune the retry waits (tests make
-    them small); the defaults are the policy of INTERFACE section 7.
+    them small); the defaults are the policy of INTERFACE section 7. ``max_answer_bytes`` caps
+    what one answer may bring, after decoding.
     """
 
     def __init__(
@@ -116,6 +100,7 @@ class DataoortsClient:
         backoff_base: float = INITIAL_RETRY_DELAY,
         backoff_max: float = MAX_RETRY_DELAY,
         retry_after_cap: float = MAX_RETRY_AFTER,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ):
         self.api_url = api_url
         self.timeout = timeout
@@ -124,8 +109,9 @@ class DataoortsClient:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.retry_after_cap = retry_after_cap
+        self.max_answer_bytes = max_answer_bytes
         self._session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=DEFAULT_POOL_CONNECTIONS, pool_maxsize=pool_maxsize)
+        adapter = DeadlineAdapter(pool_connections=DEFAULT_POOL_CONNECTIONS, pool_maxsize=pool_maxsize)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
 
@@ -151,7 +137,7 @@ class DataoortsClient:
         messages,
         params,
         *,
-        api_key: str,
+        api_key: Secret | str,
         stream: bool = False,
         on_text=None,
         on_retry=None,
@@ -175,7 +161,7 @@ class DataoortsClient:
             body = json.dumps(build_body(model, messages, params, stream), ensure_ascii=False, allow_nan=False).encode(
                 "utf-8"
             )
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise ConfigError(short_message(f"The request could not be encoded as JSON: {exc}", key)) from None
         url = self.api_url
         timeouts = (
@@ -187,15 +173,15 @@ class DataoortsClient:
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             "Accept": "text/event-stream, application/json" if stream else "application/json",
+            # only what answer_body can inflate with a bound; a compressing proxy would hold a stream back
+            "Accept-Encoding": "identity" if stream else ACCEPT_ENCODING,
         }
-        if stream:
-            headers["Accept-Encoding"] = "identity"  # a compressing proxy would hold the stream back
         start, retries, waited, notes = time.monotonic(), 0, 0.0, []
         while True:
             if before_attempt is not None:
                 before_attempt()
             try:
-                reply = self._exchange(url, body, headers, timeouts, key, on_text)
+                reply = exchange(self._session, url, body, headers, timeouts, key, on_text, self.max_answer_bytes)
             except LlamaError as err:
                 wait = wait_before_retry(
                     err,
@@ -224,83 +210,3 @@ class DataoortsClient:
             reply.elapsed, reply.retries, reply.waited = time.monotonic() - start, retries, waited
             reply.notes[:0] = notes
             return reply
-
-    def _exchange(self, url, body, headers, timeouts, key, on_text) -> Reply:
-        """One HTTP request and its whole answer; the response is closed whatever happens."""
-        failure = None
-        # requests reads the proxy and CA-bundle environment on every call (~0.3 ms). Not cached on
-        # purpose: a proxy or REQUESTS_CA_BUNDLE set mid-session (the TLS error's own fix) must apply next call.
-        proxies = {"http": None, "https": None, "all": None} if is_loopback(urlsplit(url).hostname) else None
-        try:
-            response = self._session.post(
-                url,
-                data=body,
-                headers=headers,
-                auth=_Bearer(key),
-                timeout=timeouts,
-                stream=True,
-                allow_redirects=False,
-                proxies=proxies,
-            )
-        except requests.RequestException as exc:
-            failure = transport_error(exc, url, key, timeouts[1])
-        if failure is not None:
-            raise failure  # raised outside the except block: no chained exception keeps the request
-        try:
-            content_type = response.headers.get("Content-Type", "").lower()
-            if 200 <= response.status_code < 300 and content_type.startswith("text/event-stream"):
-                return self._read_events(response, url, key, timeouts[1], on_text)
-            try:
-                content = response.content
-            except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-                failure = transport_error(exc, url, key, timeouts[1])
-        finally:
-            response.close()
-        if failure is not None:
-            raise failure
-        reply = reply_from(response.status_code, response.headers, content, key)
-        if on_text is not None and reply.text:
-            on_text(reply.text)
-        return reply
-
-    def _read_events(self, response, url, key, read_timeout, on_text) -> Reply:
-        """Read a text/event-stream answer, handing each piece to ``on_text`` as it arrives."""
-        reader, failure = TextStream(), None
-        try:
-            for chunk in _raw_chunks(response.raw):
-                for piece in reader.feed(chunk):
-                    if on_text is not None:
-                        on_text(piece)
-                if reader.done:
-                    break
-            else:
-                for piece in reader.finish():
-                    if on_text is not None:
-                        on_text(piece)
-        except StreamFormatError as exc:
-            failure = BadResponseError(status=response.status_code, provider_message=short_message(str(exc), key))
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            got = len(reader.text)
-            failure = transport_error(
-                exc, url, key, read_timeout, after=f" ({got} characters of the answer had arrived)"
-            )
-        if failure is None and reader.error is not None:
-            failure = stream_error(reader.error, response.status_code, key)
-        if failure is not None:
-            if reader.text:
-                failure.partial_text = reader.text
-                failure.retryable = False  # text was already shown: retry only before the first piece
-                if isinstance(failure, (ConnectionFailedError, RequestTimeoutError)):
-                    failure.fix = "Run the cell again for the whole answer."
-                    failure.refresh()
-            raise failure
-        return reply_from_stream(reader.text, reader.usage, reader.done, response.status_code)
-
-
-def _raw_chunks(raw):
-    """Bytes as they arrive (urllib3's own stream() would wait for 10 KiB on a non-chunked answer)."""
-    if raw.chunked and raw.supports_chunked_reads():
-        yield from raw.read_chunked(decode_content=True)
-        return
-    while chunk := raw.read1(65536, decode_content=True):
-        yield chunk

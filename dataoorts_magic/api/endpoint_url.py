@@ -1,7 +1,9 @@
 """What an endpoint URL says about where the key goes: this machine, or the network in clear text.
 
 A loopback endpoint (``localhost``, 127.0.0.0/8, ``::1``) is reached directly, past any proxy;
-any other endpoint should be https, or the key and the prompts travel unencrypted. Pure.
+any other endpoint should be https, or the key and the prompts travel unencrypted. A URL that
+cannot be sent to at all (``http://[::1``, no host, another scheme) is refused when it is set
+(:func:`url_problem`), not by a traceback at the first request. Pure.
 """
 
 from __future__ import annotations
@@ -21,6 +23,24 @@ def is_loopback(host: str | None) -> bool:
     except ValueError:
         return False
     return ip.is_loopback or bool(getattr(ip, "ipv4_mapped", None) and ip.ipv4_mapped.is_loopback)
+
+
+def url_problem(url: str) -> str | None:
+    """What makes ``url`` unusable as the endpoint, as words following "it", or None."""
+    if not url or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return "is empty or has spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        return f"is not a URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "does not start with https:// (or http:// for this machine)"
+    if not parts.hostname:
+        return "has no host name"
+    if port == 0:
+        return "has port 0"
+    return None
 
 
 def insecure_endpoint_warning(url: str) -> str | None:

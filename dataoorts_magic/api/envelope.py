@@ -18,6 +18,7 @@ from ..errors import BadResponseError, LlamaError, ModelNotFoundError, error_cla
 from .retry_policy import retry_after_seconds, should_retry
 
 MESSAGE_LIMIT = 200
+MAX_COUNT = 2**53  # a token count past this is not a count (and would not price as a float)
 
 
 @dataclass
@@ -40,8 +41,9 @@ def normalize_usage(usage) -> dict | None:
         return None
 
     def count(value):
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 and value == int(value):
-            return int(value)
+        # finite, whole, not negative, and small enough to price as a float (nan, 1e999, -1 are not counts)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
+            return int(value) if value == int(value) else None
         return None
 
     prompt, completion = count(usage.get("prompt_tokens")), count(usage.get("completion_tokens"))
@@ -55,7 +57,7 @@ def normalize_usage(usage) -> dict | None:
     }
 
 
-def short_message(text: str, key: str | None) -> str:
+def short_message(text: str, key) -> str:
     """``text`` as one line of at most MESSAGE_LIMIT characters, with ``key`` removed."""
     text = " ".join((redact(str(text), key) or "").split())
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
@@ -89,13 +91,21 @@ def _body_problem(content: bytes, content_type: str) -> str:
     return f"not JSON: {head[:100]}"
 
 
-def reply_from(status: int, headers, content: bytes, key: str | None = None) -> Reply:
+def parse_json(content: bytes):
+    """JSON from bytes; a few invalid UTF-8 bytes are replaced (U+FFFD), not fatal. ValueError if not JSON."""
+    if isinstance(content, (bytes, bytearray)):
+        content = bytes(content).decode(json.detect_encoding(content), "replace")
+    return json.loads(content)
+
+
+def reply_from(status: int, headers, content: bytes, key=None) -> Reply:
     """Read one whole HTTP answer: a :class:`Reply`, or raise the matching :class:`LlamaError`.
 
-    The raised error's ``retryable`` says whether the retry policy would try again.
+    The raised error's ``retryable`` says whether the retry policy would try again. Parsing may
+    raise RecursionError for absurdly nested JSON; the client turns that into one line.
     """
     try:
-        payload = json.loads(content) if content.strip() else None
+        payload = parse_json(content) if content.strip() else None
     except ValueError:
         payload = None
     ok = 200 <= status < 300
@@ -138,7 +148,7 @@ def reply_from(status: int, headers, content: bytes, key: str | None = None) -> 
     raise err
 
 
-def stream_error(event: dict, status: int, key: str | None) -> LlamaError:
+def stream_error(event: dict, status: int, key) -> LlamaError:
     """The error an ``{"success": false, "errors": [...]}`` event inside a stream stands for."""
     code, message = _first_error(event)
     err = error_class(None, code)(

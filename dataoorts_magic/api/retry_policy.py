@@ -7,6 +7,7 @@ connection errors are retried, nothing else. Pure functions: the client does the
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
@@ -49,20 +50,30 @@ def backoff_delay(
     return min(base * 2**retry, cap) * (1 - 0.25 * rand())
 
 
+def _usable(seconds: float) -> float | None:
+    """A wait the backoff may take: finite and not negative (``nan``, ``inf``, ``-5`` are ignored)."""
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
 def retry_after_seconds(headers) -> float | None:
-    """The wait a server asked for (``Retry-After`` seconds or HTTP date, or ``retry-after-ms``)."""
+    """The wait a server asked for (``Retry-After`` seconds or HTTP date, or ``retry-after-ms``).
+
+    A value that is not a finite, non-negative number is ignored, so the backoff applies.
+    """
     millis = headers.get("retry-after-ms")
     if millis:
         try:
-            return max(float(millis) / 1000, 0.0)
-        except ValueError:
-            pass
+            wait = _usable(float(millis) / 1000)
+        except (ValueError, OverflowError):
+            wait = None
+        if wait is not None:
+            return wait
     value = headers.get("Retry-After")
     if not value:
         return None
     try:
-        return float(_RETRY_HEADER.parse_retry_after(value))
-    except urllib3.exceptions.InvalidHeader:
+        return _usable(float(_RETRY_HEADER.parse_retry_after(value)))
+    except (urllib3.exceptions.InvalidHeader, ValueError, OverflowError):
         return None
 
 

@@ -39,7 +39,8 @@ class SSEDecoder:
 
     def __init__(self) -> None:
         self._decode = codecs.getincrementaldecoder("utf-8")("replace").decode
-        self._pending = ""
+        self._pending: list[str] = []  # pieces of a line whose end has not arrived yet
+        self._after_cr = False  # the last piece ended with CR: a LF that comes first belongs to it
         self._started = False
         self._data: list[str] = []
         self._event = ""
@@ -77,23 +78,33 @@ class SSEDecoder:
         return None
 
     def _lines(self, text: str, final: bool) -> list[ServerEvent]:
+        # Linear in the stream's length however long a line is: only the new text is searched
+        # for line breaks, and the pieces of an unfinished line are joined once, when it ends.
         if not self._started and text:
             self._started = True
             text = text.removeprefix("\ufeff")
-        buffer = self._pending + text
-        # A trailing CR may be the first half of a CRLF split across chunks: keep it for later.
-        hold_cr = buffer.endswith("\r") and not final
-        if hold_cr:
-            buffer = buffer[:-1]
-        *lines, rest = _LINE_BREAK.split(buffer)
-        self._pending = rest + ("\r" if hold_cr else "")
-        if final:
-            self._pending = ""  # a line cut off by the end of the stream is dropped
+        start = 0
+        if self._after_cr and text:
+            self._after_cr = False
+            if text.startswith("\n"):  # the LF of a CRLF split across chunks
+                start = 1
         events = []
-        for line in lines:
+        for brk in _LINE_BREAK.finditer(text, start):
+            line = text[start : brk.start()]
+            if self._pending:
+                self._pending.append(line)
+                line = "".join(self._pending)
+                self._pending = []
+            start = brk.end()
             event = self.feed_line(line)
             if event is not None:
                 events.append(event)
+        if start < len(text):
+            self._pending.append(text[start:])
+        elif text.endswith("\r"):
+            self._after_cr = True
+        if final:
+            self._pending = []  # a line cut off by the end of the stream is dropped
         return events
 
     def _dispatch(self) -> ServerEvent | None:
@@ -159,6 +170,8 @@ class TextStream:
             payload = json.loads(event.data)
         except ValueError:
             raise StreamFormatError(f"an event that is not JSON: {event.data[:60]!r}") from None
+        except RecursionError:
+            raise StreamFormatError("an event nested too deeply to read") from None
         if not isinstance(payload, dict):
             raise StreamFormatError(f"an event that is not a JSON object: {event.data[:60]!r}")
         if event.event == "error" or payload.get("success") is False or payload.get("errors") or payload.get("error"):

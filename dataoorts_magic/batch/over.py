@@ -5,6 +5,11 @@ DataFrame, one item per row with its columns as fields); :func:`prepare` builds 
 every request before anything is sent; :func:`run` sends them through the session (see
 :mod:`.runner`) and returns the :class:`~.result.BatchResult`, a sequence of ``LlamaResponse``
 (or the error of an item) in input order. pandas is imported only when VAR is a pandas object.
+
+Preparing stays linear and light for 100,000 items: VAR is read once (a generator that raises
+is one line naming the item), a DataFrame's rows are positions into its columns
+(:mod:`.rows`), and the requests share one checked set of settings and parameters
+(``request.with_texts``), so each costs only its own texts.
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ from ..errors import ValidationError
 from ..pipeline import resume
 from ..pipeline.frame_markdown import pandas_kind
 from ..pipeline.interpolate import fields, interpolate
+from ..pipeline.request import with_texts
 from ..pipeline.settings import MAX_CONCURRENCY
 from ..pipeline.structured import apply, sender, valid_resumed
 from .result import BatchResult
+from .rows import FrameRows
 from .runner import gather
 
 _ROOT = re.compile(r"[^\W\d]\w*")
+_NO_COLUMNS: dict = {}  # the fields of an item that is not a DataFrame row (shared: never written)
 
 
 @dataclass
@@ -55,26 +63,33 @@ def items_of(value, name: str) -> Batch:
         )
     kind = pandas_kind(value)
     if kind == "DataFrame":
-        names = [c for c in value.columns if isinstance(c, str) and c.isidentifier()]
-        rows = [dict(zip(value.columns, row, strict=True)) for row in value.itertuples(index=False, name=None)]
-        return Batch(
-            name,
-            list(value.index),
-            [value.iloc[i] for i in range(len(value))],
-            [{c: row[c] for c in names} for row in rows],
-            "DataFrame",
-            value,
-        )
+        rows = FrameRows(value)
+        return Batch(name, rows.labels, rows, rows, "DataFrame", value)  # a row is its item and its fields
     if kind == "Series":
-        return Batch(name, list(value.index), list(value), [{} for _ in range(len(value))], "Series", value)
+        return Batch(name, list(value.index), list(value), [_NO_COLUMNS] * len(value), "Series", value)
+    items = _read_all(value, name)
+    return Batch(name, list(range(len(items))), items, [_NO_COLUMNS] * len(items))
+
+
+def _read_all(value, name: str) -> list:
+    """Every item of an iterable; one line naming the item when iterating it raises."""
     try:
-        items = list(value)
+        iterator = iter(value)
     except TypeError:
         raise ValidationError(
             f"--over {name}: {name} is a {type(value).__name__}, which cannot be iterated: "
             "give a list, tuple, pandas Series or DataFrame."
         ) from None
-    return Batch(name, list(range(len(items))), items, [{} for _ in items])
+    items: list = []
+    try:
+        items.extend(iterator)  # at C speed; on an exception, what came before is already in items
+    except Exception as exc:
+        raise ValidationError(
+            f"--over {name}: reading item {len(items)} of {name} raised {type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:120]}; nothing was sent. "
+            "Fix it (or build a list first) and run the cell again."
+        ) from None
+    return items
 
 
 def _uses(text: str | None, names: set) -> bool:
@@ -98,7 +113,8 @@ def prepare(session, prompt: str, flags: dict, name: str, namespace, raw: bool =
             f"--over {name}: there is no variable {name}; define it first, e.g. {name} = ['first', 'second']."
         )
     batch = items_of(namespace[name], name)
-    names = {"item", *(c for row in batch.columns[:1] for c in row)}
+    columns = batch.items.columns if batch.kind == "DataFrame" else ()
+    names = {"item", *(c for c in columns if isinstance(c, str) and c.isidentifier())}
     system = flags.get("system")
     if not (_uses(prompt, names) or _uses(system, names)):
         hint = f" or a column such as {{{sorted(names - {'item'})[0]}}}" if len(names) > 1 else ""
@@ -106,13 +122,16 @@ def prepare(session, prompt: str, flags: dict, name: str, namespace, raw: bool =
             f"The prompt does not use {{item}}{hint}, so every request of --over {name} "
             "would be the same: put {item} where each value should go."
         )
+    # Settings and parameters are checked once, for all items (an error stops the batch here).
+    base = session.request(prompt, {**flags, "stream": False})
     for item, columns in zip(batch.items, batch.columns, strict=True):
         scope = ChainMap({"item": item}, columns, namespace)
         try:
             batch.requests.append(
-                session.request(
+                with_texts(
+                    base,
                     interpolate(prompt, scope),
-                    {**flags, "system": interpolate(system, scope) if system is not None else None, "stream": False},
+                    interpolate(system, scope) if system is not None else base["settings"]["system"],
                 )
             )
         except ValidationError as err:

@@ -14,6 +14,7 @@ the prompt, so ``%llama -5 squared is?`` asks that. ``--`` lets a prompt start w
 from __future__ import annotations
 
 import argparse
+import keyword
 import re
 import shlex
 
@@ -102,3 +103,23 @@ def split_line(line: str, parser: argparse.ArgumentParser, cell_mode: bool) -> t
 
 def is_identifier(name: str) -> bool:
     return name.isidentifier() and not name.startswith("__")
+
+
+# IPython's own names in the user's namespace: binding one breaks the shell (get_ipython is how
+# every magic finds it) or is overwritten by the next cell (_, __, _i, ...).
+IPYTHON_NAMES = frozenset(
+    {"In", "Out", "get_ipython", "exit", "quit", "_", "__", "___", "_ih", "_oh", "_dh", "_i", "_ii", "_iii"}
+)
+_NUMBERED = re.compile(r"_i?\d+")  # _3 is Out[3], _i3 is In[3]
+
+
+def out_name_problem(name: str) -> str | None:
+    """Why ``-o name`` cannot store a result there (one line with the fix), or None when it can."""
+    fix = "use a name like answer or r1."
+    if keyword.iskeyword(name):
+        return f"--out {name} is a Python keyword, not a variable name: {fix}"
+    if name in IPYTHON_NAMES or _NUMBERED.fullmatch(name):
+        return f"--out {name} is one of IPython's own names, and storing there would break the shell: {fix}"
+    if not is_identifier(name):
+        return f"--out {name!r} is not a variable name: {fix}"
+    return None

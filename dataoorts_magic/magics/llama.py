@@ -145,8 +145,8 @@ class LlamaMagics(Magics, LlamaSettings):
         argv, rest = line_parser.split_line(line, self.llama.parser, cell_mode=cell is not None)
         opts = self.llama.parser.parse_args(argv)
         prompt = cell_prompt(cell if cell is not None else rest)
-        if opts.out is not None and not line_parser.is_identifier(opts.out):
-            raise UsageError(f"--out {opts.out!r} is not a variable name: use a name like answer or r1.")
+        if opts.out is not None and (problem := line_parser.out_name_problem(opts.out)):
+            raise UsageError(problem)
         if opts.quiet and not opts.out:
             raise UsageError("-q shows nothing, so the answer would be lost: add -o VAR to keep it.")
         system = opts.system

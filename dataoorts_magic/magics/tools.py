@@ -96,7 +96,9 @@ class LlamaToolMagics(Magics):
         In [5]: %llama_config --reset
 
         Precedence: cell flags > these session settings (and %config) > environment > defaults.
-        ``name=none`` unsets a setting.
+        ``name=none`` unsets a setting. ``timeout`` bounds each request whole, from sending to the
+        last byte of the answer (a stream's too; keep-alive comments do not extend it).
+        ``%config LlamaMagics`` shows every setting's help.
         """
         try:
             words = shlex.split(line)

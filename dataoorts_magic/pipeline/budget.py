@@ -1,9 +1,14 @@
 """This session's spend, per model, and the budget check made before anything is sent.
 
 ``Spending`` counts what this kernel asked for (requests, answers from the cache, failures,
-tokens, USD). The budget check reserves a request's worst case (estimated prompt tokens
-plus ``max_tokens`` at the model's prices) until its answer arrives, so requests in flight
-at once (``--over``, ``--compare``, the panel) cannot together pass the cap.
+tokens, USD). The budget check reserves a request's worst case until its answer arrives, so
+requests in flight at once (``--over``, ``--compare``, the panel) cannot together pass the cap.
+
+The worst case must never be an under-estimate, in any language: a token of a byte-level BPE
+tokenizer (Llama's) covers at least one byte of UTF-8, so the prompt is counted as its UTF-8
+bytes plus a few tokens of framing per message (:func:`worst_prompt_tokens`), then
+``max_tokens`` of completion, at the model's prices. An answer is charged what its usage says
+(a completion past ``max_tokens`` included); one without usage is charged its reservation.
 """
 
 from __future__ import annotations
@@ -14,6 +19,13 @@ from dataclasses import dataclass
 from ..errors import BudgetExceededError
 from ..params import cost as price
 from ..params import format_cost as usd
+
+FRAMING_TOKENS = 8  # per message: role and header tokens (Llama 3 uses 4-5), and the turn's end
+
+
+def worst_prompt_tokens(messages: list[dict]) -> int:
+    """An upper bound on the prompt tokens of ``messages`` (its UTF-8 bytes, see the module docstring)."""
+    return sum(len((m.get("content") or "").encode("utf-8", "surrogatepass")) + FRAMING_TOKENS for m in messages) + 1
 
 
 @dataclass
@@ -58,8 +70,8 @@ class Spending:
             if spent + self._reserved + worst > budget:
                 pending = f" ({usd(self._reserved)} more in flight)" if self._reserved else ""
                 raise BudgetExceededError(
-                    f"Budget reached: this request could cost up to {usd(worst)} ({prompt_estimate} prompt tokens "
-                    f"estimated + {max_tokens} max_tokens), and this session has spent {usd(spent)}{pending} "
+                    f"Budget reached: this request could cost up to {usd(worst)} (at most {prompt_estimate} prompt "
+                    f"tokens + {max_tokens} max_tokens), and this session has spent {usd(spent)}{pending} "
                     f"of its {usd(budget)} budget; nothing was sent"
                 )
             self._reserved += worst
@@ -96,6 +108,7 @@ class Spending:
                 tally.completion_tokens += usage.completion_tokens
             if cost is None:
                 tally.unknown_cost += 1
+                tally.cost += reserved  # under a budget, an answer of unknown cost counts as its worst case
             else:
                 tally.cost += cost
 

@@ -77,6 +77,23 @@ def frame_to_markdown(
     return "\n".join(lines)
 
 
+def row_to_markdown(
+    name, columns, values, dtype, index_name: str = "", max_rows=DEFAULT_MAX_ROWS, max_cell=DEFAULT_MAX_CELL
+) -> str:
+    """What :func:`frame_to_markdown` gives for a DataFrame row (``df.iloc[i]``, a Series named by
+    the row's label), made from the row's column labels and values without building the Series."""
+    n = len(columns)
+    title = "Series" if name is None else f"Series {_cell(name, max_cell)}"
+    header = _cell("value" if name is None else name, max_cell)
+    lines = [f"{title}: {_count(n, 'row')}, dtype {dtype}", "", f"| {_cell(index_name, max_cell)} | {header} |"]
+    lines.append("|---|---|")
+    for column, value in zip(columns[:max_rows], values[:max_rows], strict=True):
+        lines.append(f"| {_cell(column, max_cell)} | {_cell(value, max_cell)} |")
+    if n > max_rows:
+        lines += ["", "… " + _count(n - max_rows, "more row")]
+    return "\n".join(lines)
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 

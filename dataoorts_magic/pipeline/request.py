@@ -20,18 +20,11 @@ def build_request(prompt: str, flags: dict, eff: dict, conversations, chat: str 
     of ``conversations``, which is only read here (its first answer creates it).
     """
     model = eff["model"]
-    if not prompt or not prompt.strip():
-        raise ValidationError(
-            "The prompt is empty: write it in the cell body below %%llama (or after %llama on the same line)."
-        )
+    _check_prompt(prompt)
     params = validate({name: eff[name] for name in PARAMS}, model)
-    messages = []
-    if eff["system"]:
-        messages.append({"role": "system", "content": eff["system"]})
-    messages.append({"role": "user", "content": prompt})
     req = {
         "model": model,
-        "messages": messages,
+        "messages": _messages(prompt, eff["system"]),
         "params": params,
         "settings": eff,
         "chat": chat,
@@ -48,3 +41,26 @@ def build_request(prompt: str, flags: dict, eff: dict, conversations, chat: str 
         )
         req["window"] = window
     return req
+
+
+def with_texts(base: dict, prompt: str, system: str | None) -> dict:
+    """``base`` (a checked request, not of a conversation) for another prompt and system text.
+
+    The model, parameters and settings are the same objects as ``base``'s, not copies, so
+    ``--over`` builds 100,000 requests in about a second, with memory for their texts only.
+    """
+    _check_prompt(prompt)
+    return {**base, "messages": _messages(prompt, system), "prompt": prompt, "system": system}
+
+
+def _check_prompt(prompt: str) -> None:
+    if not prompt or not prompt.strip():
+        raise ValidationError(
+            "The prompt is empty: write it in the cell body below %%llama (or after %llama on the same line)."
+        )
+
+
+def _messages(prompt: str, system: str | None) -> list[dict]:
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": prompt})
+    return messages

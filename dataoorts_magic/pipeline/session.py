@@ -13,11 +13,12 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
-from ..errors import LlamaError, LogError, MissingKeyError
+from ..errors import ConfigError, LlamaError, LogError, MissingKeyError
 from ..params import PARAMS, cost, model_info, validate
+from ..secret import Secret
 from . import settings as settings_mod
-from .budget import Spending
-from .conversations import Conversations, estimate_tokens
+from .budget import Spending, worst_prompt_tokens
+from .conversations import Conversations
 
 if TYPE_CHECKING:  # imported at first use, to keep %load_ext light
     from ..display.response import LlamaResponse
@@ -27,20 +28,13 @@ if TYPE_CHECKING:  # imported at first use, to keep %load_ext light
 _client_lock = threading.Lock()
 
 
-class _Secret(str):
-    """A str that never shows itself in a repr (the key kept by ``%llama_key``)."""
-
-    def __repr__(self):
-        return "'***'"
-
-
 class LlamaSession:
     """Holds what lives for the kernel's lifetime: the typed key, the HTTP client, one-time notes."""
 
     def __init__(self, settings: settings_mod.LlamaSettings, stderr=None):
         self.settings = settings
         self.session_set: set[str] = set()
-        self._key: _Secret | None = None
+        self._key: Secret | None = None  # the one typed with %llama_key; it never shows itself
         self._client = None
         self._warned: set[str] = set()
         self._stderr = stderr
@@ -55,7 +49,7 @@ class LlamaSession:
 
     # --- settings -------------------------------------------------------------------------
     def set_key(self, key: str | None) -> None:
-        self._key = _Secret(key.strip()) if key and key.strip() else None
+        self._key = Secret.of(key)
 
     def key_is_set(self) -> bool:
         return settings_mod.read_key(self._key) is not None
@@ -120,7 +114,7 @@ class LlamaSession:
         url, key, offline = self._endpoint(eff)
         client = self._client_for(url)
         held = self.spending.reserve(
-            req["model"], estimate_tokens(req["messages"]), req["params"]["max_tokens"], eff["budget"]
+            req["model"], worst_prompt_tokens(req["messages"]), req["params"]["max_tokens"], eff["budget"]
         )
         chat = functools.partial(
             client.chat,
@@ -145,6 +139,9 @@ class LlamaSession:
                 raise
             self.spending.settle(held, req["model"], error=True)
             self._record(req, error=f"{type(err).__name__}: {err}", secret=key, offline=offline)
+            raise
+        except BaseException:  # an interrupt (or a bug): the reservation must not outlive the request
+            self.spending.settle(held, req["model"], error=True)
             raise
         from ..display.response import LlamaResponse, Usage  # dataclasses cost import time: built at the first answer
 
@@ -207,7 +204,7 @@ class LlamaSession:
             self.spending.settle(0.0, req["model"], cached=True)
         return hit
 
-    def _finish(self, req: dict, response: LlamaResponse, secret: str | None = None) -> LlamaResponse:
+    def _finish(self, req: dict, response: LlamaResponse, secret: Secret | None = None) -> LlamaResponse:
         """Log the exchange, add the conversation turn, note trimmed turns; returns the response."""
         if req["dropped"]:
             n = req["dropped"]
@@ -224,7 +221,7 @@ class LlamaSession:
         response: LlamaResponse | None = None,
         *,
         error: str | None = None,
-        secret: str | None = None,
+        secret: Secret | None = None,
         offline: bool = False,
     ) -> None:
         """Write one row to the log; a log that cannot be written warns once and costs nothing else."""
@@ -253,17 +250,24 @@ class LlamaSession:
                 f"log:{book.path}", f"{err}; answers are shown but not logged (%llama_config log=off silences this)."
             )
 
-    def _endpoint(self, eff: dict) -> tuple[str, str, bool]:
+    def _endpoint(self, eff: dict) -> tuple[str, Secret, bool]:
         """(url, key, offline): the bundled endpoint when offline, else the configured one and the key."""
         if eff["offline"]:
             from ..offline.server import start_offline
 
             url, key = start_offline()
-            return url, key, True
+            return url, Secret(key), True
         key = settings_mod.read_key(self._key)
         if not key:
             raise MissingKeyError()
-        from ..api.endpoint_url import insecure_endpoint_warning
+        from ..api.endpoint_url import insecure_endpoint_warning, url_problem
+
+        if (problem := url_problem(eff["api_url"])) is not None:
+            raise ConfigError(
+                f"The endpoint {eff['api_url']!r} is not usable: it {problem}",
+                fix=f"Set DATAOORTS_API_URL (or %llama_config api_url=...) to {settings_mod.DEFAULT_API_URL} "
+                "or your endpoint.",
+            )
 
         warning = insecure_endpoint_warning(eff["api_url"])
         if warning:

@@ -5,22 +5,29 @@ LlamaMagics.temperature = 0.2`` and ``ipython_config.py`` work. A trait left at
 ``None`` means "not set here", so the environment and then the built-in default
 apply: precedence is cell flag > session (``%llama_config``/``%config``) >
 environment > default. The API key is never a trait: it is read at call time.
+
+Every number is checked when it is set, by ``%llama_config`` and ``%config`` alike: ``nan``,
+``inf`` and overflows are refused (traitlets' own ranges let ``nan`` through), and so is an
+``api_url`` that is not an http(s) URL with a host.
 """
 
 from __future__ import annotations
 
+import math
 import os
 
-from traitlets import Bool, Enum, Float, Int, Unicode
+from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 from ..errors import ValidationError
 from ..params import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, PARAMS, coerce
+from ..secret import Secret
 
 DEFAULT_API_URL = "https://cloud.dataoorts.com/api/v1"
 MAX_CONCURRENCY = 64  # requests in flight for --over / --compare, and the connection pool size
 DEFAULT_RATE_LIMIT = 300  # requests per minute: the platform's published limit for text generation
 MAX_RATE_LIMIT = 60_000
+MAX_TIMEOUT = 3600.0  # s: an hour is past any answer (and far below what overflows a socket timeout)
 KEY_ENV = "DATAOORTS_API_KEY"
 FORMATS = ("markdown", "text", "code", "json")
 CACHE_MODES = ("off", "on", "replay")
@@ -39,9 +46,25 @@ ENVIRONMENT = {
 DEFAULTS = {"api_url": DEFAULT_API_URL, "model": DEFAULT_MODEL, "offline": False, "log": True}
 
 
+class FiniteFloat(Float):
+    """A Float setting that refuses ``nan`` and infinities (which pass any min/max check)."""
+
+    def validate(self, obj, value):
+        if isinstance(value, (int, float)) and not math.isfinite(value):
+            raise TraitError(f"{self.name}={value!r} is not a finite number: give a number such as 1.5.")
+        return super().validate(obj, value)
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with an endpoint URL (as words that follow "it"), or None when it is usable."""
+    from ..api.endpoint_url import url_problem as problem  # ipaddress loads at the first URL checked
+
+    return problem(url)
+
+
 def _param(name):
     p = PARAMS[name]
-    trait = Int if p.type is int else Float
+    trait = Int if p.type is int else FiniteFloat
     server = "server default" if p.default is None else f"server default {p.default}"
     return trait(None, allow_none=True, min=p.min, max=p.max, help=f"{p.help}; {p.min}..{p.max}; None = {server}").tag(
         config=True
@@ -68,8 +91,14 @@ class LlamaSettings(Configurable):
     api_url = Unicode(None, allow_none=True, help=f"endpoint; None = $DATAOORTS_API_URL or {DEFAULT_API_URL}").tag(
         config=True
     )
-    timeout = Float(120.0, min=0.1, help="read timeout in seconds").tag(config=True)
-    connect_timeout = Float(10.0, min=0.1, help="connect timeout in seconds").tag(config=True)
+    timeout = FiniteFloat(
+        120.0,
+        min=0.1,
+        max=MAX_TIMEOUT,
+        help="seconds one request may take in all, from sending to the last byte of the answer (a stream's "
+        "too, so also its silence between events; keep-alive comments do not extend it); each retry gets its own",
+    ).tag(config=True)
+    connect_timeout = FiniteFloat(10.0, min=0.1, max=MAX_TIMEOUT, help="connect timeout in seconds").tag(config=True)
     max_retries = Int(2, min=0, max=10, help="retries of transient failures (429, 5xx, timeouts)").tag(config=True)
     concurrency = Int(4, min=1, max=MAX_CONCURRENCY, help="requests in flight for --over and --compare").tag(
         config=True
@@ -85,9 +114,12 @@ class LlamaSettings(Configurable):
     offline = Bool(
         None, allow_none=True, help="use the bundled offline endpoint; None = $DATAOORTS_OFFLINE or off"
     ).tag(config=True)
-    budget = Float(None, allow_none=True, min=0.0, help="cap on this session's spend in USD; None = no cap").tag(
-        config=True
-    )
+    budget = FiniteFloat(
+        None,
+        allow_none=True,
+        min=0.0,
+        help="cap on this session's spend in USD; a request is refused unless its worst case fits; None = no cap",
+    ).tag(config=True)
     rate_limit = Int(
         DEFAULT_RATE_LIMIT,
         min=0,
@@ -95,6 +127,13 @@ class LlamaSettings(Configurable):
         help="requests per minute for the whole session, spread evenly (300 = the platform's published "
         "limit for text generation); 0 = no client-side cap",
     ).tag(config=True)
+
+    @validate("api_url")
+    def _check_api_url(self, proposal):
+        url = proposal["value"]
+        if url is not None and (problem := url_problem(url)) is not None:
+            raise TraitError(f"api_url={url!r} is not a usable endpoint: it {problem}.")
+        return url
 
 
 SETTING_NAMES = (
@@ -169,6 +208,10 @@ def parse_assignment(name: str, text: str):
         return None
     if name in PARAMS:
         return coerce(name, text)
+    if name == "api_url" and (problem := url_problem(text.strip())) is not None:
+        raise ValidationError(
+            f"api_url={text!r} is not a usable endpoint: it {problem}. Give e.g. api_url={DEFAULT_API_URL}."
+        )
     trait = LlamaSettings.class_traits()[name]
     if isinstance(trait, Bool):
         if low in _TRUE:
@@ -183,18 +226,21 @@ def parse_assignment(name: str, text: str):
     if isinstance(trait, (Int, Float)):
         try:
             number = int(text) if isinstance(trait, Int) else float(text)
+            if not math.isfinite(number):
+                raise ValueError
         except ValueError:
             raise ValidationError(
-                f"{name}={text!r} is not a number: give a number, e.g. {name}={trait.default_value}."
+                f"{name}={text!r} is not a finite number: give a number, e.g. {name}={trait.default_value or 1}."
             ) from None
         low_b, high_b = trait.min, trait.max
         if (low_b is not None and number < low_b) or (high_b is not None and number > high_b):
-            bounds = f"at least {low_b}" if high_b is None else f"from {low_b} to {high_b}"
+            bounds = f"at least {low_b}" if high_b in (None, math.inf) else f"from {low_b} to {high_b}"
             raise ValidationError(f"{name}={text} is out of range: use a value {bounds}.")
         return number
-    return text
+    return text.strip() if name == "api_url" else text
 
 
-def read_key(session_key: str | None, environ=os.environ) -> str | None:
-    """The API key at call time: the one typed with ``%llama_key``, else the environment."""
-    return session_key or environ.get(KEY_ENV) or None
+def read_key(session_key, environ=os.environ):
+    """The API key at call time, as a :class:`~dataoorts_magic.secret.Secret`: the one typed with
+    ``%llama_key``, else the environment's; None when neither is set."""
+    return session_key or Secret.of(environ.get(KEY_ENV))

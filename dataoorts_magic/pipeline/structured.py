@@ -61,7 +61,9 @@ def apply(req: dict, schema: Schema) -> dict:
         messages[0]["content"] = f"{messages[0]['content']}\n\n{text}"
     else:
         messages.insert(0, {"role": "system", "content": text})
-    req.update(messages=messages, schema=schema, settings={**req["settings"], "stream": False})
+    req.update(messages=messages, schema=schema)
+    if req["settings"]["stream"]:  # copied only then: --over items share one settings dict
+        req["settings"] = {**req["settings"], "stream": False}
     return req
 
 

@@ -275,7 +275,7 @@ def test_read_timeout_is_retried_then_reported(scripted, client):
     with pytest.raises(errors.RequestTimeoutError) as info:
         chat(client, timeout=0.2, max_retries=1)
     assert time.monotonic() - started < 1.0 and len(scripted.requests) == 2
-    assert "read timeout of 0.2 s" in str(info.value) and "timeout=" in str(info.value)
+    assert "0.2 s timeout" in str(info.value) and "timeout=" in str(info.value)
     assert_clean(info.value)
 
 
@@ -386,3 +386,40 @@ def test_concurrent_calls_share_one_pool(scripted, client):
     chat(client)
     chat(client)
     assert {seen.client_port for seen in scripted.requests[-2:]} <= ports
+
+
+def test_a_finished_exchange_leaves_its_pooled_connection_alone(scripted, client):
+    """The deadline of an answered request must not fire later on the connection it returned to the pool."""
+    scripted.script(*[ok(f"answer {i}") for i in range(6)])
+    for i in range(5):
+        assert chat(client, timeout=0.3, max_retries=0).text == f"answer {i}"
+    from dataoorts_magic.api import deadline
+
+    horizon, give_up = time.monotonic() + 0.3, time.monotonic() + 10
+
+    def due():  # deadlines of the five (or older) still waiting for the watchdog
+        return [entry for entry in list(deadline._watchdog._heap) if entry[0] <= horizon]
+
+    while due() and time.monotonic() < give_up:
+        time.sleep(0.01)
+    assert not due()
+    assert chat(client, timeout=5, max_retries=0).retries == 0
+    assert len({seen.client_port for seen in scripted.requests}) == 1  # one kept-alive connection throughout
+
+
+def test_an_interrupted_exchange_leaves_no_deadline_running(scripted, client):
+    """However an exchange ends (here a kernel interrupt while the server holds the answer), its
+    deadline is finished, so the watchdog does not go on looking for a connection that is gone."""
+    from dataoorts_magic.api import deadline
+
+    scripted.script(Answer(delay=30, body=ok().body))
+
+    def interrupt():
+        while not scripted.requests:
+            time.sleep(0.01)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        chat(client, timeout=60)
+    assert all(entry[2]._done for entry in list(deadline._watchdog._heap))

@@ -30,6 +30,11 @@ def test_normalize_usage():
         {},
         {"prompt_tokens": "3", "completion_tokens": 1},
         {"prompt_tokens": True, "completion_tokens": 1},
+        {"prompt_tokens": float("inf"), "completion_tokens": 1},
+        {"prompt_tokens": float("nan"), "completion_tokens": 1},
+        {"prompt_tokens": -1, "completion_tokens": 1},
+        {"prompt_tokens": 2.5, "completion_tokens": 1},
+        {"prompt_tokens": 10**400, "completion_tokens": 1},
     ):
         assert normalize_usage(bad) is None
 
@@ -43,6 +48,13 @@ def test_reply_from_reads_an_answer_with_no_server():
     err = info.value
     assert err.retryable and err.retry_after == 2 and err.code == 3040
     assert KEY not in str(err) and "busy" in str(err)
+
+
+def test_a_few_invalid_utf8_bytes_are_replaced_and_a_bom_is_fine():
+    reply = reply_from(200, {}, b'{"success": true, "result": {"response": "ok \xff\xfe done"}}')
+    assert reply.text == "ok \ufffd\ufffd done"
+    reply = reply_from(200, {}, b'\xef\xbb\xbf{"success": true, "result": {"response": "bom"}}')
+    assert reply.text == "bom"
 
 
 def test_the_pure_modules_import_neither_requests_nor_ipython():

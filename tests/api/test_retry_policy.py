@@ -31,3 +31,15 @@ def test_retry_after_parsing():
     assert retry_after_seconds({"Retry-After": "soon"}) is None
     assert retry_after_seconds({}) is None
     assert retry_after_seconds({"retry-after-ms": "1500"}) == 1.5
+
+
+def test_a_retry_after_that_is_not_a_finite_non_negative_wait_is_ignored():
+    for headers in (
+        {"retry-after-ms": "nan"},
+        {"retry-after-ms": "inf"},
+        {"retry-after-ms": "-1500"},
+        {"retry-after-ms": "1e400"},
+        {"Retry-After": "-5"},
+    ):
+        assert retry_after_seconds(headers) is None, headers
+    assert retry_after_seconds({"retry-after-ms": "nan", "Retry-After": "3"}) == 3  # the other header still counts

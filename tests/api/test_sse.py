@@ -233,3 +233,32 @@ def test_kernel_interrupt_while_the_stream_waits(scripted, client):
     assert time.monotonic() - started < 1.5 and pieces == ["first"]
     scripted.script(ok("after the interrupt"))
     assert client.chat(MODEL, MESSAGES, {}, api_key=KEY).text == "after the interrupt"
+
+
+def test_one_huge_event_is_parsed_in_linear_time():
+    """A 50 MB event in 64 KiB pieces: each piece is searched once (it was quadratic: 16 MB took 20 s,
+    50 MB did not finish in 200 s). The parse runs in a thread so the test's own wait can be bounded."""
+    text = "z" * 50_000_000
+    body = b"data: " + json.dumps({"response": text}).encode() + b"\r\n\r\ndata: [DONE]\r\n\r\n"
+    stream, out = TextStream(), []
+
+    def parse():
+        for i in range(0, len(body), 65536):
+            out.extend(stream.feed(body[i : i + 65536]))
+
+    worker = threading.Thread(target=parse, daemon=True)
+    worker.start()
+    worker.join(120)
+    assert not worker.is_alive() and stream.done and out == [text]
+
+
+def test_a_crlf_split_between_pieces_ends_one_line_only():
+    data = b'data: {"response": "a"}\r\n\r\ndata: {"response": "b"}\r\n\r\n'
+    for cut in range(1, len(data)):
+        events = decode_all(data, [cut])
+        assert [e.data for e in events] == ['{"response": "a"}', '{"response": "b"}'], cut
+
+
+def test_an_event_nested_too_deeply_is_a_stream_format_error():
+    with pytest.raises(StreamFormatError, match="nested too deeply"):
+        TextStream().feed(b"data: " + b"[" * 100_000 + b"\n\n")

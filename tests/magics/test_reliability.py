@@ -95,7 +95,7 @@ def test_read_timeout_is_one_line_with_the_setting_to_change(ip, scripted):
     started = time.monotonic()
     result, cap = run(ip, "%%llama\nHello")
     assert time.monotonic() - started < 2.5
-    assert not result.success and "read timeout of 0.5 s" in cap.stderr and "timeout=" in cap.stderr
+    assert not result.success and "0.5 s timeout" in cap.stderr and "timeout=" in cap.stderr
 
 
 def test_connection_refused_is_one_line(ip, monkeypatch):
@@ -131,8 +131,9 @@ def test_an_interrupt_during_a_request_stops_at_once_and_the_next_cell_works(ip,
 
         threading.Thread(target=interrupt_when_sent, daemon=True).start()
         started = time.monotonic()
-        result, _ = run(ip, "%%llama\nThis one is slow")
-        assert isinstance(result.error_in_exec, KeyboardInterrupt)
+        result, cap = run(ip, "%%llama\nThis one is slow")
+        assert type(result.error_in_exec).__name__ == "UsageError"
+        assert cap.stderr.strip().startswith("UsageError: interrupted: ") and "\n" not in cap.stderr.strip()
         assert time.monotonic() - started < 5
         result, cap = run(ip, "%%llama\nAnd this one is not")
         assert result.success, cap.stderr

@@ -6,8 +6,7 @@ import pytest
 from support.shell import run
 
 from dataoorts_magic.params import cost, format_cost
-from dataoorts_magic.pipeline.budget import Spending
-from dataoorts_magic.pipeline.conversations import estimate_tokens
+from dataoorts_magic.pipeline.budget import Spending, worst_prompt_tokens
 
 DEFAULT = "meta/llama-3.1-8b-instruct"
 
@@ -20,7 +19,7 @@ def fresh_session(ip, magics):
 
 
 def worst_case(prompt: str, max_tokens: int) -> float:
-    return cost(DEFAULT, estimate_tokens([{"role": "user", "content": prompt}]), max_tokens)
+    return cost(DEFAULT, worst_prompt_tokens([{"role": "user", "content": prompt}]), max_tokens)
 
 
 def test_a_request_that_could_pass_the_cap_is_refused_before_sending(ip, online, magics):

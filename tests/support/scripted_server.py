@@ -1,19 +1,26 @@
 """A loopback HTTP server that answers from a script, for testing the real client over real sockets.
 
 Each test scripts the answers in order (status, headers, body, content type, a delay before
-answering, a body sent in timed pieces, a connection dropped mid-body) and afterwards reads
-``server.requests``: every request received, with its headers, body and arrival time.
-Past the end of the script the server answers 599, so an unexpected extra request shows.
+answering, a body sent in timed pieces, a connection dropped mid-body, or raw bytes dripped
+onto the socket: headers and all) and afterwards reads ``server.requests``: every request
+received, with its headers, body and arrival time. Past the end of the script the server
+answers from ``responder(seen)`` if one is set (an answer computed from the request), else 599,
+so an unexpected extra request shows. :func:`gzip_bomb` and :func:`gzip_body` make
+compressed bodies.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import socket
 import threading
 import time
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -34,6 +41,7 @@ class Answer:
     delay: float = 0.0
     chunks: list[tuple[bytes, float]] | None = None
     drop_after: int | None = None
+    raw: list[tuple[bytes, float]] | None = None
 
 
 @dataclass
@@ -64,6 +72,22 @@ def fail(status, code=None, message="failed", headers=None) -> Answer:
     return Answer(
         status=status, body={"errors": errors, "messages": [], "result": None, "success": False}, headers=headers or {}
     )
+
+
+def gzip_body(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=6)
+
+
+@lru_cache(maxsize=4)
+def gzip_bomb(inflated: int = 2**31, member: int = 2**24) -> bytes:
+    """A gzip body of ``inflated`` zero bytes (2 GiB by default, about 2 MB on the wire).
+
+    Members of ``member`` bytes one after another (RFC 1952 allows it; every decoder reads on):
+    compressing 2 GiB at once would take the test 17 s, one 16 MiB member a fraction of one.
+    """
+    one = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    packed = one.compress(bytes(member)) + one.flush()
+    return packed * max(1, inflated // member)
 
 
 def sse(*events, done=True) -> bytes:
@@ -99,8 +123,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(answer)
         except OSError:  # the client gave up (timeout, interrupt): nothing to do
             self.close_connection = True
+        with server._lock:
+            server.answered += 1
 
     def _answer(self, a: Answer):
+        if a.raw is not None:
+            self.close_connection = True
+            for piece, wait in a.raw:
+                if wait and self.server.owner._stopping.wait(wait):
+                    return
+                self.wfile.write(piece)
+                self.wfile.flush()
+            return
         body = a.body
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
@@ -138,11 +172,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that hangs up (a cap reached, a deadline, an interrupt) is what the tests make happen.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
 class ScriptedServer:
     """``with ScriptedServer() as s: s.script(Answer(...), ...); ... s.requests``"""
 
     def __init__(self):
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self._httpd.owner = self
@@ -150,6 +193,8 @@ class ScriptedServer:
         self._script: list[Answer] = []
         self._stopping = threading.Event()
         self.requests: list[Seen] = []
+        self.answered = 0  # answers written out (or given up on), for "the client has its answer now"
+        self.responder: Callable[[Seen], Answer] | None = None
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/api/v1"
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -164,6 +209,8 @@ class ScriptedServer:
             self.requests.append(seen)
             if self._script:
                 return self._script.pop(0)
+        if self.responder is not None:
+            return self.responder(seen)
         return Answer(status=599, body={"success": False, "errors": [{"code": 0, "message": "unscripted"}]})
 
     def close(self):
