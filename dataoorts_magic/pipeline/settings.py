@@ -229,9 +229,10 @@ def parse_assignment(name: str, text: str):
             if not math.isfinite(number):
                 raise ValueError
         except ValueError:
-            raise ValidationError(
-                f"{name}={text!r} is not a finite number: give a number, e.g. {name}={trait.default_value or 1}."
-            ) from None
+            kind = (
+                "not a number: give a whole number" if isinstance(trait, Int) else "not a finite number: give a number"
+            )
+            raise ValidationError(f"{name}={text!r} is {kind}, e.g. {name}={trait.default_value or 1}.") from None
         low_b, high_b = trait.min, trait.max
         if (low_b is not None and number < low_b) or (high_b is not None and number > high_b):
             bounds = f"at least {low_b}" if high_b in (None, math.inf) else f"from {low_b} to {high_b}"
