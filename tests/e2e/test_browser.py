@@ -426,6 +426,8 @@ def set_theme(page, theme: str) -> None:
     page.locator('.lm-Menu-itemLabel:text-is("Theme")').hover()
     page.locator(f'.lm-Menu-itemLabel:text-is("{theme}")').click()
     page.wait_for_function("theme => document.body.dataset.jpThemeName === theme", arg=theme)
+    # JupyterLab covers the page with its splash while the theme loads: a screenshot must wait it out.
+    page.wait_for_selector("#jupyterlab-splash", state="detached")
 
 
 PANEL_BOXES = """panel => {
