@@ -346,7 +346,7 @@ def test_the_display_records_each_answers_provenance_and_says_offline(ip, monkey
 
 
 def test_a_failed_item_is_recorded_with_its_error_and_only_shown_rows_are_listed(ip, endpoint, monkeypatch):
-    import dataoorts_magic.batch.result as result_module
+    import dataoorts_magic.batch.result_display as result_module
 
     monkeypatch.setattr(result_module, "SHOWN_ROWS", 3)
     endpoint(script=[{}, {"status": 400, "code": 5006, "message": "Bad input: tokens"}])
