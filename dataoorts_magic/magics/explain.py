@@ -15,7 +15,7 @@ import linecache
 import os
 import sys
 import traceback
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import redact
 from .short_paths import shorten_frame_line, without_home
@@ -29,8 +29,7 @@ MAX_SOURCE_CHARS = 4000
 MAX_TRACEBACK_CHARS = 4000
 
 
-@dataclass(frozen=True)
-class LastError:
+class LastError(NamedTuple):  # not a dataclass: this module loads with the extension, and those are slow to build
     """What a learner saw: the exception's type and message, its traceback, the failing cell."""
 
     type_name: str

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, field
 
 CHARS_PER_TOKEN = 4
 TOKENS_PER_MESSAGE = 4
@@ -40,13 +39,18 @@ def trim(messages: list[dict], window: int, max_tokens: int) -> tuple[list[dict]
     return head + body + last, dropped
 
 
-@dataclass
 class Conversation:
-    """One named thread: its system prompt and its turns, each a dict (see :meth:`add`)."""
+    """One named thread: its system prompt and its turns, each a dict (see :meth:`add`).
 
-    name: str
-    system: str | None = None
-    turns: list[dict] = field(default_factory=list)
+    A plain class, not a dataclass: this module loads with the extension, and a dataclass costs
+    about a millisecond of ``%load_ext`` to build."""
+
+    def __init__(self, name: str, system: str | None = None, turns: list[dict] | None = None):
+        self.name, self.system = name, system
+        self.turns: list[dict] = [] if turns is None else turns
+
+    def __repr__(self) -> str:
+        return f"Conversation({self.name!r}, system={self.system!r}, turns={len(self.turns)})"
 
     def messages(self, prompt: str | None = None, system: str | None = None) -> list[dict]:
         """The system prompt (``system`` overrides the conversation's), every turn, then ``prompt``."""
