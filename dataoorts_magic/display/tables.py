@@ -1,15 +1,15 @@
 """A small table display: readable as plain text in a terminal, an HTML table in a notebook.
 
 Used by ``%llama_config``, ``%llama_models``, ``%llama_usage`` and ``%llama_history``'s list.
-Every cell is escaped, so nothing in a value (a model name, a system prompt) can become markup.
+Every cell is escaped and its script URLs broken (``styles.text_html``), so nothing in a value (a
+model name, a system prompt, a field of a ``--schema`` answer) can become markup or, through
+MathJax's ``\\href``, a link.
 """
 
 from __future__ import annotations
 
-import html
-
 from ..params import format_cost
-from .styles import footer_html
+from .styles import footer_html, text_html
 
 
 class Table:
@@ -34,12 +34,12 @@ class Table:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in self.headers)
+        head = "".join(f"<th style='text-align:left'>{text_html(h)}</th>" for h in self.headers)
         body = "".join(
-            "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(v)}</td>" for v in row) + "</tr>"
+            "<tr>" + "".join(f"<td style='text-align:left'>{text_html(v)}</td>" for v in row) + "</tr>"
             for row in self.rows
         )
-        title = f"<strong>{html.escape(self.title)}</strong>" if self.title else ""
+        title = f"<strong>{text_html(self.title)}</strong>" if self.title else ""
         note = footer_html(self.note, "dataoorts-note") if self.note else ""
         return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
 

@@ -1,4 +1,5 @@
-"""The --over table and the --compare columns break javascript:/data: as the answer's HTML does.
+"""The --over table, the --compare columns and the tables of --schema fields break javascript:/data:
+as the answer's HTML does.
 
 MathJax typesets these displays too (JupyterLab's typesetter runs on every text/html output),
 and its ``\\href`` makes a link of any URL in a formula; so a script URL in an item, an answer
@@ -7,6 +8,7 @@ snippet, a header or an error message must reach the page broken, as ``defang`` 
 
 from __future__ import annotations
 
+import json
 import re
 
 from support.scripted_server import fail, ok
@@ -33,3 +35,18 @@ def test_compare_columns_break_script_urls_in_headers_and_errors(ip, scripted):
     html = cap.outputs[-1].data["text/html"]
     assert "alert(3)" in html and "bad input" in html and "click" in html
     assert not LIVE.search(html), html
+
+
+def test_the_fields_of_a_schema_answer_and_batch_break_script_urls(ip, scripted):
+    spec = '"note: str"'
+    scripted.script(ok(json.dumps({"note": HREF})), ok(json.dumps({"note": HREF})))
+    result, cap = run(ip, f"%%llama --schema {spec}\nHi")
+    assert result.success, cap.stderr
+    one = cap.outputs[0].data["text/html"]
+    ip.user_ns["notes"] = ["one"]
+    result, cap = run(ip, f"%%llama --over notes --schema {spec} -o out\nAbout {{item}}")
+    assert result.success, cap.stderr
+    many = ip.user_ns["out"]._repr_html_()
+    for html in (one, many):
+        assert "click" in html and "data" in html  # shown, as text
+        assert not LIVE.search(html), html
