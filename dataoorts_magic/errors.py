@@ -282,6 +282,13 @@ def one_line(err: BaseException) -> str:
     The package's own errors already say what happened and what to do; anything else is named
     by its type, so an unexpected failure is still one readable line, never a traceback.
     """
-    text = str(err) if isinstance(err, LlamaError) else f"Unexpected error: {type(err).__name__}: {err}"
-    text = " ".join(text.split())
-    return text if len(text) <= ONE_LINE_LIMIT else text[: ONE_LINE_LIMIT - 1] + "…"
+    return clip(str(err) if isinstance(err, LlamaError) else f"Unexpected error: {type(err).__name__}: {err}")
+
+
+def clip(text, limit: int = ONE_LINE_LIMIT) -> str:
+    """``text`` on one line (each run of white space one space), cut to ``limit`` characters with "…".
+
+    The one shortening of every line we show from elsewhere: errors, a server's words, a
+    validation problem, a table cell."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from ..errors import BadResponseError, LlamaError, ModelNotFoundError, error_class, redact
+from ..errors import BadResponseError, LlamaError, ModelNotFoundError, clip, error_class, redact
 from .retry_policy import retry_after_seconds, should_retry
 
 MESSAGE_LIMIT = 200
@@ -59,8 +59,7 @@ def normalize_usage(usage) -> dict | None:
 
 def short_message(text: str, key) -> str:
     """``text`` as one line of at most MESSAGE_LIMIT characters, with ``key`` removed."""
-    text = " ".join((redact(str(text), key) or "").split())
-    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
+    return clip(redact(str(text), key) or "", MESSAGE_LIMIT)
 
 
 def _int(value) -> int | None:

@@ -24,6 +24,7 @@ from ..display.plain_text import snippet
 from ..display.progress import seconds
 from ..display.response import LlamaResponse
 from ..display.styles import error_html, footer_html, text_html
+from ..errors import clip
 from ..params import format_cost
 from . import records as schema_records
 from .runner import failed
@@ -31,11 +32,6 @@ from .runner import failed
 SHOWN_ROWS = 50  # rows in the display; the result holds them all
 SHOWN_CHARS = 160  # characters of an item or an answer in the display
 SHARED = ("model", "params", "offline")  # provenance that the display's metadata records once
-
-
-def _short(value, limit: int = SHOWN_CHARS) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class BatchDisplay:
@@ -72,8 +68,8 @@ class BatchDisplay:
     def _rows(self):
         for label, item, result in list(zip(self.labels, self.items, self.results, strict=True))[:SHOWN_ROWS]:
             shown = item if self.kind != "DataFrame" else ", ".join(f"{k}={v}" for k, v in item.items())
-            answer = snippet(result.text) if isinstance(result, LlamaResponse) else f"⚠ {_short(result)}"
-            yield _short(label, 30), _short(shown), answer, failed(result)
+            answer = snippet(result.text) if isinstance(result, LlamaResponse) else f"⚠ {clip(result, SHOWN_CHARS)}"
+            yield clip(label, 30), clip(shown, SHOWN_CHARS), answer, failed(result)
 
     def metadata(self) -> dict:
         """The display's provenance (module docstring): shared fields once, totals, one entry per row shown."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from ..errors import clip
 from .tables import Table
 
 CELL_CHARS = 160  # characters of one value in a display; the data holds it whole
@@ -25,8 +26,7 @@ def cell(value, limit: int = CELL_CHARS) -> str:
         text = json.dumps(value, ensure_ascii=False, default=str)
     else:
         text = str(value)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 def field_table(data: dict) -> Table:

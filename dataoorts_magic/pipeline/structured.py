@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from ..errors import InvalidAnswerError
+from ..errors import InvalidAnswerError, clip
 from .schemas import Schema
 
 SCHEMA_LINE = "JSON Schema of the object: "  # the offline endpoint reads the schema from this line
@@ -65,11 +65,6 @@ def apply(req: dict, schema: Schema) -> dict:
     if req["settings"]["stream"]:  # copied only then: --over items share one settings dict
         req["settings"] = {**req["settings"], "stream": False}
     return req
-
-
-def _short(text: str) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= PROBLEM_CHARS else text[: PROBLEM_CHARS - 1] + "…"
 
 
 def _embedded_object(text: str):
@@ -129,7 +124,7 @@ def _pydantic_check(obj: dict, model: type) -> dict:
     except ValueError as err:  # pydantic's ValidationError is a ValueError
         problems = err.errors() if callable(getattr(err, "errors", None)) else []
         if not problems:
-            raise Mismatch(_short(err)) from None
+            raise Mismatch(clip(err, PROBLEM_CHARS)) from None
         first = problems[0]
         where = _where(first.get("loc", ()))
         if first.get("type") == "missing":
@@ -145,7 +140,7 @@ def check(text: str, schema: Schema) -> dict:
         return _pydantic_check(obj, schema.model)
     problem = _jsonschema_problem(obj, schema.json)
     if problem:
-        raise Mismatch(_short(problem))
+        raise Mismatch(clip(problem, PROBLEM_CHARS))
     ints = {f.name for f in schema.fields if f.kind == "int"}
     return {k: int(v) if k in ints and isinstance(v, float) else v for k, v in obj.items()}  # 3.0 is an integer
 
