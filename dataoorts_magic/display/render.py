@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import threading
+from html import escape
 
 from . import highlight
 from .defang import defang, has_script_url
@@ -84,14 +85,7 @@ _WWW = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:[/?#][^\s<>]*[^\s<>.,;:!?'\")
 
 def escape_text(text) -> str:
     """HTML-escape plain text (``&``, ``<``, ``>``, quotes), for ``--format text`` shown in a ``<pre>``."""
-    return (
-        str(text)
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-        .replace("'", "&#x27;")
-    )
+    return escape(str(text))
 
 
 def _link_pretest(pretest):
