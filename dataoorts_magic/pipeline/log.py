@@ -31,6 +31,20 @@ HOME_ENV = "DATAOORTS_MAGIC_HOME"
 BUSY_TIMEOUT_S = 10.0
 
 
+# What a cache lookup reads of an exchange (``cache.answer_from_row`` makes the answer of it).
+ANSWER_COLUMNS = (
+    "id",
+    "model",
+    "answer",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cost",
+    "elapsed",
+    "offline",
+)
+
+
 def log_path(environ=os.environ) -> Path:
     """Where the log lives: ``$DATAOORTS_MAGIC_HOME/log.sqlite3``, else the user data directory."""
     home = environ.get(HOME_ENV)
@@ -180,25 +194,11 @@ class ExchangeLog:
     def lookup(self, key: str) -> dict | None:
         """The latest successful exchange with this cache key, or None."""
         rows = self._run(
-            "SELECT id, model, answer, prompt_tokens, completion_tokens, total_tokens, cost, "
-            "elapsed, offline FROM exchanges WHERE cache_key = ? AND status = 'ok' "
+            f"SELECT {', '.join(ANSWER_COLUMNS)} FROM exchanges WHERE cache_key = ? AND status = 'ok' "
             "ORDER BY id DESC LIMIT 1",
             (key,),
         )
-        if not rows:
-            return None
-        names = (
-            "id",
-            "model",
-            "answer",
-            "prompt_tokens",
-            "completion_tokens",
-            "total_tokens",
-            "cost",
-            "elapsed",
-            "offline",
-        )
-        return dict(zip(names, rows[0], strict=True))
+        return dict(zip(ANSWER_COLUMNS, rows[0], strict=True)) if rows else None
 
     def usage(self) -> dict[str, dict]:
         """All-time totals per model: requests, cached, errors, prompt/completion tokens, cost.

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from ..display.provenance import canonical_sha256
 from ..errors import LogError
 from .cache import answer_from_row
-from .log import cache_key
+from .log import ANSWER_COLUMNS, cache_key
 
-_ANSWER = "cache_key, id, answer, prompt_tokens, completion_tokens, total_tokens, offline"
+_ANSWER = ("cache_key", *ANSWER_COLUMNS)  # a logged answer, by the request it answered
 _COPIED = (
     "model, messages, params, cache_key, answer, prompt_tokens, completion_tokens, total_tokens, "
     "cost, elapsed, status, cached, offline"
@@ -82,10 +82,10 @@ def begin(session, requests: list, *, reuse: bool = True, keep=None, clock=time.
         rows = {}
         if reuse and last is not None and last[1] != "finished":
             found = book.execute(
-                f"SELECT {_ANSWER} FROM exchanges WHERE batch_run = ? AND status = 'ok' ORDER BY id", (last[0],)
+                f"SELECT {', '.join(_ANSWER)} FROM exchanges WHERE batch_run = ? AND status = 'ok' ORDER BY id",
+                (last[0],),
             )
-            names = _ANSWER.split(", ")
-            rows = {row[0]: dict(zip(names, row, strict=True)) for row in found.fetchall()}
+            rows = {row[0]: dict(zip(_ANSWER, row, strict=True)) for row in found.fetchall()}
         resumed = {
             i: answer_from_row(rows[k], req, 0.0, {"resumed_from": rows[k]["id"]})
             for i, (k, req) in enumerate(zip(keys, requests, strict=True))
