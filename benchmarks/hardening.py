@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.scripted_server import Answer, ScriptedServer, gzip_bomb  # noqa: E402
 
 from dataoorts_magic import errors  # noqa: E402
-from dataoorts_magic.api.client import DataoortsClient  # noqa: E402
-from dataoorts_magic.api.sse import TextStream  # noqa: E402
+from dataoorts_magic.client.chat_client import DataoortsClient  # noqa: E402
+from dataoorts_magic.client.sse import TextStream  # noqa: E402
 
 MB = 1_000_000
 

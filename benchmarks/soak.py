@@ -32,7 +32,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from dataoorts_magic.api.client import DataoortsClient
+from dataoorts_magic.client.chat_client import DataoortsClient
 from dataoorts_magic.errors import LlamaError
 from dataoorts_magic.offline.server import OfflineServer
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import pytest
 from support.shell import KEY
 
@@ -78,3 +80,14 @@ def online(server, monkeypatch):
     monkeypatch.setenv("DATAOORTS_API_URL", server.url)
     monkeypatch.setenv("DATAOORTS_API_KEY", KEY)
     return server
+
+
+@pytest.fixture
+def endpoint_held(monkeypatch):
+    """A WindowServer with no rate window (support/window_server.py) that the client is pointed at, with KEY."""
+    from support.window_server import WindowServer
+
+    with closing(WindowServer(per_second=None)) as srv:
+        monkeypatch.setenv("DATAOORTS_API_URL", srv.url)
+        monkeypatch.setenv("DATAOORTS_API_KEY", KEY)
+        yield srv

@@ -23,7 +23,7 @@ from ..display.response import LlamaResponse
 from ..display.styles import RULE, error_html, text_html
 from ..errors import ModelNotFoundError, PermissionDeniedError, ValidationError
 from ..params import PARAMS, coerce
-from ..pipeline.structured import apply, sender
+from ..structured.answers import apply, sender
 from .result import BatchResult
 from .runner import STOP_ON, Outcome, failed, gather
 

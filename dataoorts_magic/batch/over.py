@@ -19,14 +19,14 @@ from collections import ChainMap
 from dataclasses import dataclass, field
 
 from ..errors import ValidationError
-from ..pipeline import resume
-from ..pipeline.frame_markdown import pandas_kind
-from ..pipeline.interpolate import fields, interpolate
 from ..pipeline.request import with_texts
 from ..pipeline.settings import MAX_CONCURRENCY
-from ..pipeline.structured import apply, sender, valid_resumed
+from ..prompting.frame_markdown import pandas_kind
+from ..prompting.interpolate import fields, interpolate
+from ..store import resume
+from ..structured.answers import apply, sender, valid_resumed
+from .frame_rows import FrameRows
 from .result import BatchResult
-from .rows import FrameRows
 from .runner import gather
 
 _ROOT = re.compile(r"[^\W\d]\w*")

@@ -32,7 +32,7 @@ from ..errors import (
     RateLimitStalledError,
 )
 from ..pipeline.rate_limit import Withdrawn
-from .aimd import AdaptiveConcurrency
+from .adaptive_concurrency import AdaptiveConcurrency
 
 POLL_SECONDS = 0.1  # the main thread wakes at least this often, so an interrupt lands at once
 # Failures that every later request would repeat: stop instead of sending them all (and a

@@ -136,7 +136,7 @@ class LlamaResponse:
         footer_md = "\n\n---\n*" + markdown_literal(footer) + "*\n"
         data = {}
         if self.data is not None:  # a --schema answer: its fields as a table (escaped), the object as JSON
-            from .fields import field_table
+            from .field_table import field_table
 
             table = field_table(self.data)
             data["text/html"] = table._repr_html_() + footer_html

@@ -18,7 +18,7 @@ import traceback
 from typing import NamedTuple
 
 from ..errors import redact
-from .short_paths import shorten_frame_line, without_home
+from ..prompting.short_paths import shorten_frame_line, without_home
 
 SYSTEM = (
     "You are a patient Python teacher helping a learner in a Jupyter notebook. Explain the error "

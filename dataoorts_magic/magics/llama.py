@@ -16,12 +16,12 @@ from IPython.display import display
 
 from ..errors import InvalidAnswerError, one_line
 from ..params import PARAMS
-from ..pipeline.interpolate import interpolate
-from ..pipeline.prompt import cell_prompt
 from ..pipeline.session import LlamaSession
 from ..pipeline.settings import FORMATS, LlamaSettings
+from ..prompting.interpolate import interpolate
+from ..prompting.prompt_text import cell_prompt
 from . import line_parser
-from .boundary import one_line_errors
+from .usage_errors import one_line_errors
 
 
 def _param_arguments(func):
@@ -198,14 +198,14 @@ class LlamaMagics(Magics, LlamaSettings):
                     f"{name} does not apply with --schema: the answer is validated whole and shown as a table "
                     f"of its fields (-o gets the dict); drop {name}."
                 )
-        from ..pipeline.schemas import resolve
+        from ..structured.schema import resolve
 
         with one_line_errors():
             return resolve(opts.schema, self.shell.user_ns)
 
     def _ask_structured(self, req, schema, opts):
         """Send a --schema request (validated, asked again once); a mismatch keeps the last answer."""
-        from ..pipeline import structured
+        from ..structured import answers as structured
 
         try:
             return structured.send(self.llama_session, structured.apply(req, schema))

@@ -16,7 +16,7 @@ from IPython.display import display
 from ..params import PARAMS, model_info, models
 from ..pipeline.settings import SETTING_NAMES, parse_assignment, read_key
 from . import explain
-from .boundary import one_line_errors
+from .usage_errors import one_line_errors
 
 # What an unset setting means: only the sampling parameters fall back to the server.
 UNSET = {"system": "none", "budget": "no cap"}

@@ -36,7 +36,7 @@ import threading
 import time
 from collections import deque
 
-from ..api.retry_policy import MAX_RETRY_AFTER, backoff_delay, is_rate_limited
+from ..client.retry_policy import MAX_RETRY_AFTER, backoff_delay, is_rate_limited
 from ..errors import LlamaError, RateLimitStalledError
 
 PATIENCE = 300.0  # s with no answer in the whole session before a refused request gives up

@@ -22,7 +22,7 @@ from .conversations import Conversations
 
 if TYPE_CHECKING:  # imported at first use, to keep %load_ext light
     from ..display.response import LlamaResponse
-    from .log import ExchangeLog
+    from ..store.log import ExchangeLog
     from .rate_limit import RateLimiter
 
 _client_lock = threading.Lock()
@@ -172,7 +172,7 @@ class LlamaSession:
     # --- cache, log and conversation ---------------------------------------------------------
     def exchange_log(self) -> ExchangeLog:
         """The log at the current ``log_path()`` (DATAOORTS_MAGIC_HOME is read at call time)."""
-        from .log import ExchangeLog, log_path  # sqlite3 and hashlib only once a request is made
+        from ..store.log import ExchangeLog, log_path  # sqlite3 and hashlib only once a request is made
 
         path = log_path()
         if self._log is None or self._log.path != path:
@@ -195,7 +195,7 @@ class LlamaSession:
         """The recorded answer to an identical request (cache=on/replay), or None to send it."""
         if req["settings"]["cache"] == "off":
             return None
-        from .cache import recorded_answer
+        from ..store.cache import recorded_answer
 
         hit = recorded_answer(self.exchange_log(), req, self._note_once)
         if hit is not None:
@@ -260,7 +260,7 @@ class LlamaSession:
         key = settings_mod.read_key(self._key)
         if not key:
             raise MissingKeyError()
-        from ..api.endpoint_url import insecure_endpoint_warning, url_problem
+        from ..client.endpoint_url import insecure_endpoint_warning, url_problem
 
         if (problem := url_problem(eff["api_url"])) is not None:
             raise ConfigError(
@@ -277,7 +277,7 @@ class LlamaSession:
     def _client_for(self, url: str):
         with _client_lock:  # --over sends from several threads: they must share one client and pool
             if self._client is None:
-                from ..api.client import DataoortsClient
+                from ..client.chat_client import DataoortsClient
 
                 self._client = DataoortsClient(url, pool_maxsize=settings_mod.MAX_CONCURRENCY)
         self._client.api_url = url

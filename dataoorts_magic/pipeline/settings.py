@@ -57,7 +57,7 @@ class FiniteFloat(Float):
 
 def url_problem(url: str) -> str | None:
     """What is wrong with an endpoint URL (as words that follow "it"), or None when it is usable."""
-    from ..api.endpoint_url import url_problem as problem  # ipaddress loads at the first URL checked
+    from ..client.endpoint_url import url_problem as problem  # ipaddress loads at the first URL checked
 
     return problem(url)
 

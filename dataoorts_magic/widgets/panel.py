@@ -29,10 +29,10 @@ from ..display.styles import error_html, footer_html
 from ..errors import LlamaError, one_line
 from ..params import PARAMS, format_cost, models
 from ..pipeline.budget import Spending
-from ..pipeline.prompt import cell_prompt
+from ..prompting.prompt_text import cell_prompt
 from . import layout
 from .cell_code import cell_code
-from .front_end import require_front_end
+from .front_end_check import require_front_end
 from .param_controls import ParamControl
 
 CHAT = "panel"  # the conversation the panel keeps: the same store as ``%%llama -c panel``

@@ -278,8 +278,8 @@ def test_failure_9_prepared_requests_share_their_settings_and_cost_little_memory
 def test_a_row_reads_like_the_series_it_replaces(ip):
     import pandas as pd
 
-    from dataoorts_magic.batch.rows import FrameRows
-    from dataoorts_magic.pipeline.frame_markdown import frame_to_markdown
+    from dataoorts_magic.batch.frame_rows import FrameRows
+    from dataoorts_magic.prompting.frame_markdown import frame_to_markdown
 
     frame = pd.DataFrame({"title": ["Dune", "Emma"], "pages": [412, 474], "x|y": ["a|b", None]}, index=["d", "e"])
     wide = pd.DataFrame([list(range(12))], columns=[f"c{i}" for i in range(12)])

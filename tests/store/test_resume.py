@@ -134,8 +134,8 @@ def test_another_batch_is_not_resumed(ip, endpoint_held, changed):
 
 
 def test_a_log_written_by_the_previous_version_is_migrated_and_still_answers(ip, magics, online, tmp_path):
-    from dataoorts_magic.pipeline.log import cache_key
-    from dataoorts_magic.pipeline.log_schema import COLUMNS, MIGRATIONS, SCHEMA_VERSION
+    from dataoorts_magic.store.log import cache_key
+    from dataoorts_magic.store.migrations import COLUMNS, MIGRATIONS, SCHEMA_VERSION
 
     req = magics.llama_session.request("Hi from last year", {})
     with sqlite3.connect(tmp_path / "log.sqlite3") as conn:  # a version-1 file, as 0.1 wrote it

@@ -8,8 +8,8 @@ import pydantic
 import pytest
 
 from dataoorts_magic.errors import LlamaError, SchemaError, ValidationError
-from dataoorts_magic.pipeline.schema_spec import parse_spec
-from dataoorts_magic.pipeline.schemas import from_value, resolve
+from dataoorts_magic.structured.inline_spec import parse_spec
+from dataoorts_magic.structured.schema import from_value, resolve
 
 
 def test_an_inline_spec_compiles_to_a_strict_json_schema():

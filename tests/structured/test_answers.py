@@ -8,8 +8,8 @@ from typing import Literal
 import pydantic
 import pytest
 
-from dataoorts_magic.pipeline.schemas import from_value
-from dataoorts_magic.pipeline.structured import SCHEMA_LINE, Mismatch, apply, check, instructions
+from dataoorts_magic.structured.answers import SCHEMA_LINE, Mismatch, apply, check, instructions
+from dataoorts_magic.structured.schema import from_value
 
 SPEC = "sentiment: positive|negative|neutral, stars: int, topic: str, note: str?"
 GOOD = {"sentiment": "positive", "stars": 4, "topic": "kettle"}

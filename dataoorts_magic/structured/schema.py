@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import SchemaError
-from .schema_spec import parse_spec
+from .inline_spec import parse_spec
 
 KINDS = {"integer": "int", "number": "float", "boolean": "bool", "string": "str", "array": "list", "object": "object"}
 

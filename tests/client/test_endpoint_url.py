@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataoorts_magic.api.endpoint_url import insecure_endpoint_warning, url_problem
+from dataoorts_magic.client.endpoint_url import insecure_endpoint_warning, url_problem
 
 
 def test_insecure_endpoint_warning():

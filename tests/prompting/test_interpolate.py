@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from dataoorts_magic.pipeline.frame_markdown import frame_to_markdown
-from dataoorts_magic.pipeline.interpolate import fields, interpolate, unresolved_fields
+from dataoorts_magic.prompting.frame_markdown import frame_to_markdown
+from dataoorts_magic.prompting.interpolate import fields, interpolate, unresolved_fields
 
 pd = pytest.importorskip("pandas")
 
@@ -326,7 +326,7 @@ def test_dataframe_and_series_interpolate_as_tables(frame):
 
 def test_module_does_not_import_pandas_or_ipython():
     code = (
-        "import sys, dataoorts_magic.pipeline.interpolate as m\n"
+        "import sys, dataoorts_magic.prompting.interpolate as m\n"
         "m.interpolate('{a.b} {c[0]}', {'a': 1, 'c': [2]})\n"
         "assert 'pandas' not in sys.modules, 'pandas'\n"
         "assert 'IPython' not in sys.modules, 'IPython'\n"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 
-from ..display.fields import cell
+from ..display.field_table import cell
 from ..display.styles import footer_html
 from ..display.tables import Table
 from .runner import failed

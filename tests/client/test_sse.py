@@ -10,8 +10,8 @@ import time
 import pytest
 
 from dataoorts_magic import errors
-from dataoorts_magic.api.client import DataoortsClient
-from dataoorts_magic.api.sse import SSEDecoder, StreamFormatError, TextStream, iter_events
+from dataoorts_magic.client.chat_client import DataoortsClient
+from dataoorts_magic.client.sse import SSEDecoder, StreamFormatError, TextStream, iter_events
 
 try:
     from support.scripted_server import Answer, ok, sse

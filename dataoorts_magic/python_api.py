@@ -8,13 +8,13 @@ do the items. Bad arguments raise the package's ``LlamaError`` kinds, with the l
 
 from __future__ import annotations
 
-from ..display.progress import Progress
-from ..errors import ValidationError
-from ..params import PARAMS, coerce
-from ..pipeline import structured
-from ..pipeline.schemas import from_value
-from ..pipeline.standalone import current_session
-from . import over
+from .batch import over
+from .display.progress import Progress
+from .errors import ValidationError
+from .params import PARAMS, coerce
+from .pipeline.current_session import current_session
+from .structured import answers as structured
+from .structured.schema import from_value
 
 
 def _flags(system, model, params: dict) -> dict:

@@ -13,8 +13,8 @@ from support.shell import KEY, everything_shown, run
 
 from dataoorts_magic.display.response import Usage
 from dataoorts_magic.params import cost
-from dataoorts_magic.pipeline.log import ExchangeLog, cache_key, log_path
-from dataoorts_magic.pipeline.log_schema import SCHEMA_VERSION
+from dataoorts_magic.store.log import ExchangeLog, cache_key, log_path
+from dataoorts_magic.store.migrations import SCHEMA_VERSION
 
 DEFAULT = "meta/llama-3.1-8b-instruct"
 
@@ -151,7 +151,7 @@ def test_a_log_from_a_newer_version_is_not_touched(ip, online, tmp_path):
 
 WRITER = textwrap.dedent("""
     import sys
-    from dataoorts_magic.pipeline.log import ExchangeLog
+    from dataoorts_magic.store.log import ExchangeLog
     from dataoorts_magic.display.response import Usage
     log = ExchangeLog(sys.argv[1])
     print("ready", flush=True)

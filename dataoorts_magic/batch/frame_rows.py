@@ -5,14 +5,14 @@ printing one into a prompt costs a millisecond more: 100,000 rows took 90 s befo
 request. Here each column is read once, as a Python list; a :class:`Row` is a position into
 those lists: a read-only mapping of column -> value (``{title}``, ``{item.title}``,
 ``{item['title']}``) whose ``str()`` is the compact table a row Series gives in a prompt
-(:func:`~dataoorts_magic.pipeline.frame_markdown.row_to_markdown`).
+(:func:`~dataoorts_magic.prompting.frame_markdown.row_to_markdown`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..pipeline.frame_markdown import row_to_markdown
+from ..prompting.frame_markdown import row_to_markdown
 
 
 class FrameRows(Sequence):

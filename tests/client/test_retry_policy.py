@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.utils
 import time
 
-from dataoorts_magic.api.retry_policy import backoff_delay, retry_after_seconds, should_retry
+from dataoorts_magic.client.retry_policy import backoff_delay, retry_after_seconds, should_retry
 
 
 def test_should_retry_table():

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from dataoorts_magic import errors
-from dataoorts_magic.api.envelope import normalize_usage, reply_from
+from dataoorts_magic.client.envelope import normalize_usage, reply_from
 
 KEY = "sk-test-SECRET-envelope-0123456789"
 
@@ -59,9 +59,10 @@ def test_a_few_invalid_utf8_bytes_are_replaced_and_a_bom_is_fine():
 
 def test_the_pure_modules_import_neither_requests_nor_ipython():
     code = (
-        "import sys, dataoorts_magic.api.envelope, dataoorts_magic.api.retry_policy, dataoorts_magic.api.endpoint_url\n"
+        "import sys, dataoorts_magic.client.envelope, dataoorts_magic.client.retry_policy\n"
+        "import dataoorts_magic.client.endpoint_url\n"
         "assert 'requests' not in sys.modules, 'requests'\n"
-        "import dataoorts_magic.api.client\n"
+        "import dataoorts_magic.client.chat_client\n"
         "assert 'IPython' not in sys.modules, 'IPython'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..display.provenance import canonical_sha256
 from ..errors import LogError, redact
-from .log_schema import INSERT, migrate
+from .migrations import INSERT, migrate
 
 LOG_NAME = "log.sqlite3"
 HOME_ENV = "DATAOORTS_MAGIC_HOME"

@@ -8,7 +8,7 @@ import zlib
 import pytest
 
 from dataoorts_magic import errors
-from dataoorts_magic.api.answer_body import MAX_ANSWER_BYTES, READ_SIZE, decoded, too_large
+from dataoorts_magic.client.answer_body import MAX_ANSWER_BYTES, READ_SIZE, decoded, too_large
 
 
 def pieces(data: bytes, size: int = 4096):

@@ -17,7 +17,7 @@ import dataclasses
 import json
 
 from ..errors import InvalidAnswerError, clip
-from .schemas import Schema
+from .schema import Schema
 
 SCHEMA_LINE = "JSON Schema of the object: "  # the offline endpoint reads the schema from this line
 REASK = "That answer does not match the requested format: {problem}. Reply again with only the corrected JSON object."

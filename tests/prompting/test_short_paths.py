@@ -6,7 +6,7 @@ import json.decoder
 
 import pytest
 
-from dataoorts_magic.magics.short_paths import short_path, shorten_frame_line, without_home
+from dataoorts_magic.prompting.short_paths import short_path, shorten_frame_line, without_home
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from dataoorts_magic import errors
-from dataoorts_magic.api.client import DataoortsClient, build_body
-from dataoorts_magic.api.envelope import Reply
+from dataoorts_magic.client.chat_client import DataoortsClient, build_body
+from dataoorts_magic.client.envelope import Reply
 
 try:
     from support.scripted_server import Answer, ScriptedServer, fail, free_port, ok
@@ -393,7 +393,7 @@ def test_a_finished_exchange_leaves_its_pooled_connection_alone(scripted, client
     scripted.script(*[ok(f"answer {i}") for i in range(6)])
     for i in range(5):
         assert chat(client, timeout=0.3, max_retries=0).text == f"answer {i}"
-    from dataoorts_magic.api import deadline
+    from dataoorts_magic.client import deadline
 
     horizon, give_up = time.monotonic() + 0.3, time.monotonic() + 10
 
@@ -410,7 +410,7 @@ def test_a_finished_exchange_leaves_its_pooled_connection_alone(scripted, client
 def test_an_interrupted_exchange_leaves_no_deadline_running(scripted, client):
     """However an exchange ends (here a kernel interrupt while the server holds the answer), its
     deadline is finished, so the watchdog does not go on looking for a connection that is gone."""
-    from dataoorts_magic.api import deadline
+    from dataoorts_magic.client import deadline
 
     scripted.script(Answer(delay=30, body=ok().body))
 

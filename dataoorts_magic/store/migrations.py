@@ -65,7 +65,7 @@ MIGRATIONS = {
         END""",
     ),
     # 2: batch runs, so a batch whose last run did not finish resumes from its logged answers
-    # (pipeline/resume.py). Rows written before have no run (NULL) and are never resumed from.
+    # (store/resume.py). Rows written before have no run (NULL) and are never resumed from.
     2: (
         "ALTER TABLE exchanges ADD COLUMN batch_run INTEGER",
         "CREATE INDEX IF NOT EXISTS exchanges_batch_run ON exchanges (batch_run) WHERE batch_run IS NOT NULL",
