@@ -1,8 +1,9 @@
 """``LlamaMagics``: the settings traits and ``%%llama`` itself (parse -> session -> display).
 
-The magics around it (key, settings, models, history, usage, explain, panel) live in
-``tools``; ``extension`` registers both. Every failure the package raises is turned into
-one ``UsageError`` line at the boundary (``boundary.one_line_errors``).
+The magics around it (key, settings, models, history, usage, explain, panel) live in one
+module per topic (``settings_magics``, ...); ``extension`` registers them all. Every failure
+the package raises is turned into one ``UsageError`` line at the boundary
+(``usage_errors.one_line_errors``).
 """
 
 from __future__ import annotations
