@@ -390,6 +390,19 @@ def test_help_lists_every_option(ip):
     assert "%%llama" in doc
 
 
+def test_help_shows_the_flags_in_sections(ip):
+    _, cap = run(ip, "%%llama?")
+    text = cap.stdout
+    sections = ["the request:", "the answer:", "the prompt, the conversation, the cache:", "many requests:"]
+    where = [text.find(title) for title in sections]
+    assert -1 not in where and where == sorted(where), where
+    request, answer, prompt, many = (text[a:b] for a, b in zip(where, [*where[1:], len(text)], strict=True))
+    assert "--temperature" in request and "--seed" in request
+    assert "--schema" in answer and "--stream" in answer
+    assert "--chat" in prompt and "--no-cache" in prompt
+    assert "--over" in many and "--background" in many
+
+
 def test_help_prints_each_range_as_the_readme_does(ip):
     _, cap = run(ip, "%%llama?")
     help_text = " ".join(cap.stdout.split())
