@@ -116,7 +116,8 @@ def _exchange_once(session, url, body, headers, timeouts, key, on_text, max_answ
 
 def _read_events(response, url, key, deadline, on_text, max_answer_bytes) -> Reply:
     """Read a text/event-stream answer, handing each piece to ``on_text`` as it arrives."""
-    reader, failure = TextStream(), None
+    reader = TextStream()
+    failure: LlamaError | None = None
     pieces = decoded(raw_pieces(response.raw), response.headers.get("Content-Encoding"), max_answer_bytes, True)
     try:
         for chunk in pieces:
