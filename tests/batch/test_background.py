@@ -113,6 +113,7 @@ def test_bad_input_fails_in_the_cell_and_nothing_is_sent(ip, endpoint_held, cell
     assert not result.success and words in str(result.error_in_exec) and endpoint_held.requests == 0
 
 
+@pytest.mark.slow
 def test_in_a_kernel_the_display_is_updated_by_id_and_never_another_cell(endpoint_held, monkeypatch, tmp_path):
     monkeypatch.setenv("DATAOORTS_MAGIC_HOME", str(tmp_path))  # the kernel inherits the environment
     endpoint_held.reset(answer_first=0)

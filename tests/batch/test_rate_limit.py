@@ -45,6 +45,7 @@ def test_the_setting_is_validated_and_shown(ip, magics):
     assert re.search(r"rate_limit\s+600\s+session", repr(ip.run_line_magic("llama_config", "")))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("limit", [600, 0], ids=["rate_limit=600", "no client-side cap"])
 def test_a_batch_against_a_per_second_window_loses_no_item(ip, window, limit):
     items = [f"row {i:03d}" for i in range(40)]

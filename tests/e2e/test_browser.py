@@ -28,6 +28,8 @@ from support.held_endpoint import HeldEndpoint
 from support.lab_page import REPO, chromium, open_notebook, run_all, save, screenshot, wait_until_ran
 from support.lab_server import poll, running_lab
 
+pytestmark = pytest.mark.slow  # JupyterLab in Chromium: seconds per test
+
 ANSWER = ".jp-OutputArea-output .dataoorts-answer"
 FOOTER_RE = re.compile(r"^meta/llama-3\.1-8b-instruct · \d+ → \d+ tokens · \$\d\.\d+ · \d+\.\d\d s · offline$")
 

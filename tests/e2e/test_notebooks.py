@@ -106,6 +106,7 @@ def test_every_notebook_is_stored_clean_with_a_python_kernelspec():
         assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), path.name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_offline_and_every_answer_says_so(path, executed):
     nb = executed(path)  # raises CellExecutionError on an error in an untagged cell

@@ -135,6 +135,7 @@ def test_compare_with_a_schema_validates_every_column(ip, online):
     assert cap.outputs[0].data["text/html"].count("<table>") == 2
 
 
+@pytest.mark.slow
 def test_load_ext_imports_no_schema_library_and_an_inline_schema_never_imports_pydantic(tmp_path):
     import os
     import subprocess
