@@ -135,7 +135,7 @@ class _Watchdog:
             deadline.fire()
 
     def _forked(self) -> None:
-        self.__init__()  # the thread did not survive the fork
+        _Watchdog.__init__(self)  # the thread did not survive the fork
 
 
 _watchdog = _Watchdog()

@@ -39,6 +39,14 @@ class Usage:
             return None
         return cls(prompt, completion, total)
 
+    def __add__(self, other: Usage) -> Usage:
+        """The usage of two exchanges together (a --schema answer asked again)."""
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.total_tokens + other.total_tokens,
+        )
+
 
 @dataclass
 class LlamaResponse:

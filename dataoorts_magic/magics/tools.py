@@ -239,7 +239,8 @@ class LlamaToolMagics(Magics):
             return
         prompt = explain.build_prompt(err, read_key(self.llama_session._key))
         with one_line_errors():
-            response = self.llama_session.ask(prompt, {"system": explain.SYSTEM, "format": "markdown"})
+            session = self.llama_session
+            response = session.send(session.request(prompt, {"system": explain.SYSTEM, "format": "markdown"}))
         display(response)
 
     @line_magic

@@ -14,6 +14,7 @@ bytes plus a few tokens of framing per message (:func:`worst_prompt_tokens`), th
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 from ..errors import BudgetExceededError
 from ..params import cost as price
@@ -22,7 +23,7 @@ from ..params import format_cost as usd
 FRAMING_TOKENS = 8  # per message: role and header tokens (Llama 3 uses 4-5), and the turn's end
 
 
-def worst_prompt_tokens(messages: list[dict]) -> int:
+def worst_prompt_tokens(messages: Sequence[dict]) -> int:
     """An upper bound on the prompt tokens of ``messages`` (its UTF-8 bytes, see the module docstring)."""
     return sum(len((m.get("content") or "").encode("utf-8", "surrogatepass")) + FRAMING_TOKENS for m in messages) + 1
 

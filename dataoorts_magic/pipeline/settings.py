@@ -220,8 +220,9 @@ def parse_assignment(name: str, text: str):
             return False
         raise ValidationError(f"{name}={text!r} is not on or off: use {name}=on or {name}=off.")
     if isinstance(trait, Enum):
-        if low not in trait.values:
-            raise ValidationError(f"{name}={text!r} is not allowed: use one of {', '.join(trait.values)}.")
+        values = trait.values or ()
+        if low not in values:
+            raise ValidationError(f"{name}={text!r} is not allowed: use one of {', '.join(values)}.")
         return low
     if isinstance(trait, (Int, Float)):
         try:

@@ -21,10 +21,14 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..display.provenance import canonical_sha256
 from ..errors import LogError, redact
 from .migrations import INSERT, migrate
+
+if TYPE_CHECKING:
+    from ..secret import Secret
 
 LOG_NAME = "log.sqlite3"
 HOME_ENV = "DATAOORTS_MAGIC_HOME"
@@ -148,7 +152,7 @@ class ExchangeLog:
         offline: bool = False,
         conversation: str | None = None,
         session: str | None = None,
-        secret: str | None = None,
+        secret: Secret | str | None = None,
         when: float | None = None,
         batch_run: int | None = None,
     ) -> int:

@@ -48,17 +48,15 @@ class BatchRun:
 
     def apply(self, requests: list) -> list:
         """The requests to send: reused answers in place of theirs, the others linked to this run."""
-        return [
-            self.resumed[i] if i in self.resumed else {**r, "batch_run": self.id} if isinstance(r, dict) else r
-            for i, r in enumerate(requests)
-        ]
+        linked = [r if isinstance(r, BaseException) else r._replace(batch_run=self.id) for r in requests]
+        return [self.resumed.get(i, r) for i, r in enumerate(linked)]
 
 
 def request_key(req) -> str:
     """An item's part of the fingerprint: its cache key, or its error when it could not be built."""
-    if isinstance(req, dict):
-        return cache_key(req["model"], req["messages"], req["params"])
-    return f"not built: {req}"
+    if isinstance(req, BaseException):
+        return f"not built: {req}"
+    return cache_key(req.model, req.messages, req.params)
 
 
 def batch_key(keys: list[str]) -> str:
@@ -70,8 +68,8 @@ def begin(session, requests: list, *, reuse: bool = True, keep=None, clock=time.
     """Register this run of ``requests``; with ``reuse``, take the answers of the last run of the
     same batch when it did not finish (only those ``keep(answer, request)`` accepts, when given).
     None when the log is off or cannot be used."""
-    built = [r for r in requests if isinstance(r, dict)]
-    if not built or not built[0]["settings"]["log"]:
+    built = [r for r in requests if not isinstance(r, BaseException)]
+    if not built or not built[0].settings["log"]:
         return None
     keys = [request_key(r) for r in requests]
     key = batch_key(keys)
