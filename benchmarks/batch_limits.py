@@ -78,15 +78,21 @@ def rate_limited(ip, limit: int) -> dict:
 
 
 def burst(ip, items: int = 8, latency: float = 0.3, jobs: int = 4) -> dict:
-    """``items`` answers of ``latency`` s each at ``-j jobs`` under the default rate limit (300/min)."""
+    """``items`` answers of ``latency`` s each at ``-j jobs`` under the default rate limit (300/min).
+
+    A one-item batch first builds what a session builds once (client, log, display), and the
+    limiter's window is then let go by, so the figure is the batch's own."""
     from IPython.utils.capture import capture_output
 
     with closing(WindowServer(per_second=None, latency=latency)) as server:
         os.environ.update(DATAOORTS_API_URL=server.url, DATAOORTS_API_KEY=KEY)
         ip.user_ns["rows"] = [f"row {i:03d}" for i in range(items)]
+        ip.user_ns["warm"] = ["warm up"]
         with capture_output():
             ip.run_line_magic("llama_config", "--reset")
             ip.run_line_magic("llama_config", "rate_limit=300")
+            ip.run_cell(f"%%llama --over warm -j {jobs} -q --no-cache -o out\n{{item}}")
+            time.sleep(1.1)  # the warm-up's start leaves the one-second window
             started = time.perf_counter()
             result = ip.run_cell(f"%%llama --over rows -j {jobs} -q --no-cache -o out\n{{item}}")
             wall = time.perf_counter() - started
