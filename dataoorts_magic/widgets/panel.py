@@ -30,6 +30,7 @@ from ..errors import LlamaError, one_line
 from ..params import PARAMS, format_cost, models
 from ..pipeline.budget import Spending
 from ..prompting.prompt_text import cell_prompt
+from ..store.tally import ModelTally
 from . import layout
 from .cell_code import cell_code
 from .front_end_check import require_front_end
@@ -258,13 +259,12 @@ class LlamaPanel(W.VBox):
         self.tally.settle(0.0, response.model, response.usage, response.cost)
 
     def _totals_html(self) -> str:
-        tallies = self.tally.rows().values()
-        n, unknown = sum(t.requests for t in tallies), sum(t.unknown_cost for t in tallies)
-        cost = format_cost(sum(t.cost for t in tallies))
+        t = ModelTally.total(self.tally.rows().values())
+        n, unknown = t.requests, t.unknown_cost
+        cost = format_cost(t.cost)
         if unknown:
             cost += f" + {unknown} answer{'s' * (unknown != 1)} of unknown cost"
-        prompt, completion = sum(t.prompt_tokens for t in tallies), sum(t.completion_tokens for t in tallies)
-        text = f"Totals: {n} request{'' if n == 1 else 's'} · {prompt} → {completion} tokens · {cost}"
+        text = f"Totals: {n} request{'' if n == 1 else 's'} · {t.prompt_tokens} → {t.completion_tokens} tokens · {cost}"
         return footer_html(text, "dataoorts-totals")
 
     # --- the static copy --------------------------------------------------------------------
