@@ -30,12 +30,21 @@ from ..display.provenance import canonical_sha256
 from ..errors import LogError
 from .cache import answer_from_row
 from .log import ANSWER_COLUMNS, cache_key
+from .migrations import COLUMNS
 
 _ANSWER = ("cache_key", *ANSWER_COLUMNS)  # a logged answer, by the request it answered
-_COPIED = (
-    "model, messages, params, cache_key, answer, prompt_tokens, completion_tokens, total_tokens, "
-    "cost, elapsed, status, cached, offline"
-)
+# A reused answer's row in the new run: the log's columns (migrations.COLUMNS) copied from the old
+# row, except these (a value, or ? for a parameter); the conversation and error stay empty.
+_COPY_AS = {
+    "time": "?",
+    "session": "?",
+    "cost": "0.0",
+    "elapsed": "0.0",
+    "status": "'ok'",
+    "cached": "1",
+    "batch_run": "?",
+}
+_COPIED = [c for c in COLUMNS if c not in ("conversation", "error")]
 
 
 @dataclass
@@ -123,9 +132,9 @@ def _insert_run(book, key: str, session_id: str, items: int, resumed: int, now: 
 
 def _copy_answers(book, old: int, new: int, session_id: str, now: float) -> None:
     """The last run's answers become cached rows of this run (cost 0), in one statement."""
+    values = ", ".join(_COPY_AS.get(c, c) for c in _COPIED)
     book.execute(
-        f"INSERT INTO exchanges (time, session, {_COPIED}, batch_run) "
-        "SELECT ?, ?, model, messages, params, cache_key, answer, prompt_tokens, completion_tokens, "
-        "total_tokens, 0.0, 0.0, 'ok', 1, offline, ? FROM exchanges WHERE batch_run = ? AND status = 'ok'",
+        f"INSERT INTO exchanges ({', '.join(_COPIED)}) SELECT {values} FROM exchanges "
+        "WHERE batch_run = ? AND status = 'ok'",
         (now, session_id, new, old),
     )
