@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from support.client_calls import KEY, MESSAGES, MODEL
 
 from dataoorts_magic import errors
 from dataoorts_magic.client.chat_client import DataoortsClient, build_body
@@ -19,10 +20,6 @@ try:
     from support.scripted_server import Answer, ScriptedServer, free_port, ok
 except ImportError:  # tests/ became a package
     from tests.scripted_server import Answer, ScriptedServer, free_port, ok
-
-KEY = "sk-test-SECRET-0123456789abcdef"
-MODEL = "meta/llama-3.1-8b-instruct"
-MESSAGES = [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hi"}]
 
 
 @pytest.fixture
@@ -35,14 +32,6 @@ def chat(client, max_retries=0, **kw):
     """One attempt (the client never retries: ``max_retries`` other than 0 belongs to the pipeline)."""
     assert max_retries == 0
     return client.exchange_once(MODEL, MESSAGES, {"max_tokens": 64}, api_key=KEY, **kw)
-
-
-def assert_clean(err):
-    """One line, and the key nowhere."""
-    line = str(err)
-    assert "\n" not in line
-    assert KEY not in line and KEY not in repr(err) and all(KEY not in str(a) for a in err.args)
-    assert KEY not in (err.provider_message or "")
 
 
 # --- the request ---------------------------------------------------------------------------------

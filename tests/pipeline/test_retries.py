@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+from support.client_calls import KEY, MESSAGES, MODEL, assert_clean
 from support.scripted_server import Answer, fail, free_port, ok
 
 from dataoorts_magic import errors
@@ -19,10 +20,6 @@ from dataoorts_magic.client.chat_client import DataoortsClient
 from dataoorts_magic.client.retry_policy import RetryPolicy
 from dataoorts_magic.pipeline.rate_limit import RateLimiter
 from dataoorts_magic.pipeline.retries import send_with_retries
-
-KEY = "sk-test-SECRET-0123456789abcdef"
-MODEL = "meta/llama-3.1-8b-instruct"
-MESSAGES = [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hi"}]
 
 
 @pytest.fixture
@@ -36,14 +33,6 @@ def chat(client, *, max_retries=2, policy=None, on_retry=None, limiter=None, con
     policy = policy or RetryPolicy(max_retries, base=0.01, cap=0.05)
     attempt = functools.partial(client.exchange_once, MODEL, MESSAGES, {"max_tokens": 64}, api_key=KEY, **kw)
     return send_with_retries(attempt, limiter or RateLimiter(), policy, on_retry=on_retry, control=control)
-
-
-def assert_clean(err):
-    """One line, and the key nowhere."""
-    line = str(err)
-    assert "\n" not in line
-    assert KEY not in line and KEY not in repr(err) and all(KEY not in str(a) for a in err.args)
-    assert KEY not in (err.provider_message or "")
 
 
 # --- the fault matrix ----------------------------------------------------------------------------
