@@ -21,7 +21,6 @@ from ..secret import Secret
 from . import settings as settings_mod
 from .budget import Spending, worst_prompt_tokens
 from .conversations import Conversations
-from .endpoint import endpoint
 
 if TYPE_CHECKING:  # imported at first use, to keep %load_ext light
     from ..client.chat_client import DataoortsClient
@@ -131,6 +130,8 @@ class LlamaSession:
         if hit is not None:
             self._record(req, hit, offline=hit.offline)
             return hit
+        from .endpoint import endpoint
+
         url, key, offline = endpoint(eff, self._key, self._note_once)
         client = self._client_for(url)
         held = self.spending.reserve(
