@@ -92,7 +92,13 @@ def test_rate_limit_waits_do_not_use_up_max_retries_in_a_batch(ip, scripted):
 
 
 def test_every_worker_waits_out_retry_after(ip, scripted):
-    scripted.script(fail(429, 3040, "slow down", headers={"Retry-After": "1"}), *[ok(f"a{i}") for i in range(6)])
+    # The request in flight beside the refused one is answered a little later, so its worker moves
+    # on only after the refusal has reached the client (a loaded machine could reorder them).
+    in_flight = ok("a0")
+    in_flight.delay = 0.5
+    scripted.script(
+        fail(429, 3040, "slow down", headers={"Retry-After": "1"}), in_flight, *[ok(f"a{i}") for i in range(1, 6)]
+    )
     ip.user_ns["xs"] = [f"x{i}" for i in range(6)]
     run(ip, "%llama_config rate_limit=0")
     result, _ = run(ip, "%%llama --over xs -j 2 -q -o out\nAbout {item}")
