@@ -4,7 +4,8 @@ The package ``__init__`` holds the documented signatures and imports this module
 call. The work is the magics' own: ``LlamaSession.request`` builds the checked request (nothing
 is sent on a bad argument) and ``LlamaSession.send`` sends it (``schema=`` included);
 ``over.prepare`` / ``over.run`` do the items. Bad arguments raise the package's ``LlamaError``
-kinds, with the line the magics show.
+kinds: the magics' line for what both share (a parameter out of range), in Python's words for the
+batch (``items=``, ``concurrency=``).
 """
 
 from __future__ import annotations
@@ -50,8 +51,11 @@ def ask_each(items, prompt, *, concurrency=None, system=None, model=None, chat=N
     compiled = from_value(schema) if schema is not None else None
     if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int)):
         raise ValidationError(f"concurrency={concurrency!r} is not a whole number: give e.g. concurrency=4.")
-    jobs = over.check_concurrency(concurrency if concurrency is not None else session.effective()["concurrency"])
-    batch = over.prepare(session, _text(prompt, "ask_each"), flags, "items", {"items": items}, schema=compiled)
+    jobs = over.check_concurrency(
+        concurrency if concurrency is not None else session.effective()["concurrency"], over.PYTHON_VOICE
+    )
+    text = _text(prompt, "ask_each")
+    batch = over.prepare(session, text, flags, "items", {"items": items}, schema=compiled, voice=over.PYTHON_VOICE)
     result = over.run(session, batch, jobs, Progress())
     if result.interrupted:
         raise KeyboardInterrupt

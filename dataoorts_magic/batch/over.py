@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import ChainMap
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import ValidationError
 from ..pipeline.request import with_texts
@@ -48,18 +49,38 @@ class Batch:
     schema: object = None  # a structured.schema.Schema: every request asks for that object
 
 
-def check_concurrency(value) -> int:
+class Voice(NamedTuple):
+    """How the caller named the batch, so its errors speak the caller's words (a flag or an argument)."""
+
+    batch: str  # what opens the line: "--over titles" / "ask_each()"
+    value: str  # the value in the sentence: "titles" / "items"
+    a_list: str  # how to give a list instead: "titles = [...]" / "items=['first', 'second']"
+    jobs: str  # an out-of-range concurrency, "{}" the value: "-j {}" / "concurrency={}"
+    again: str  # what to do once fixed: "run the cell again" / "call ask_each again"
+
+
+def magic_voice(name: str) -> Voice:
+    """The words of ``%%llama --over NAME -j N``."""
+    return Voice(f"--over {name}", name, f"{name} = [...]", "-j {}", "run the cell again")
+
+
+PYTHON_VOICE = Voice("ask_each()", "items", "items=['first', 'second']", "concurrency={!r}", "call ask_each again")
+
+
+def check_concurrency(value, voice: Voice | None = None) -> int:
     if not 1 <= value <= MAX_CONCURRENCY:
-        raise ValidationError(f"-j {value} is out of range: use 1 to {MAX_CONCURRENCY} requests in flight.")
+        said = (voice or magic_voice("VAR")).jobs.format(value)
+        raise ValidationError(f"{said} is out of range: use 1 to {MAX_CONCURRENCY} requests in flight.")
     return value
 
 
-def items_of(value, name: str) -> Batch:
-    """Read VAR as a batch, or explain why it is not one."""
+def items_of(value, name: str, voice: Voice | None = None) -> Batch:
+    """Read VAR as a batch, or explain why it is not one (in ``voice``'s words, the magic's by default)."""
+    v = voice or magic_voice(name)
     if isinstance(value, (str, bytes, bytearray)):
         raise ValidationError(
-            f"--over {name}: {name} is a {type(value).__name__}, not a batch (a string would "
-            f"be split into characters). Put the texts in a list: {name} = [...]."
+            f"{v.batch}: {v.value} is a {type(value).__name__}, not a batch (a string would "
+            f"be split into characters). Put the texts in a list: {v.a_list}."
         )
     kind = pandas_kind(value)
     if kind == "DataFrame":
@@ -67,17 +88,17 @@ def items_of(value, name: str) -> Batch:
         return Batch(name, rows.labels, rows, rows, "DataFrame", value)  # a row is its item and its fields
     if kind == "Series":
         return Batch(name, list(value.index), list(value), [_NO_COLUMNS] * len(value), "Series", value)
-    items = _read_all(value, name)
+    items = _read_all(value, v)
     return Batch(name, list(range(len(items))), items, [_NO_COLUMNS] * len(items))
 
 
-def _read_all(value, name: str) -> list:
+def _read_all(value, v: Voice) -> list:
     """Every item of an iterable; one line naming the item when iterating it raises."""
     try:
         iterator = iter(value)
     except TypeError:
         raise ValidationError(
-            f"--over {name}: {name} is a {type(value).__name__}, which cannot be iterated: "
+            f"{v.batch}: {v.value} is a {type(value).__name__}, which cannot be iterated: "
             "give a list, tuple, pandas Series or DataFrame."
         ) from None
     items: list = []
@@ -85,9 +106,9 @@ def _read_all(value, name: str) -> list:
         items.extend(iterator)  # at C speed; on an exception, what came before is already in items
     except Exception as exc:
         raise ValidationError(
-            f"--over {name}: reading item {len(items)} of {name} raised {type(exc).__name__}: "
+            f"{v.batch}: reading item {len(items)} of {v.value} raised {type(exc).__name__}: "
             f"{' '.join(str(exc).split())[:120]}; nothing was sent. "
-            "Fix it (or build a list first) and run the cell again."
+            f"Fix it (or build a list first) and {v.again}."
         ) from None
     return items
 
@@ -96,14 +117,18 @@ def _uses(text: str | None, names: set) -> bool:
     return any(_ROOT.match(f).group() in names for f in fields(text or "") if _ROOT.match(f))
 
 
-def prepare(session, prompt: str, flags: dict, name: str, namespace, raw: bool = False, schema=None) -> Batch:
+def prepare(
+    session, prompt: str, flags: dict, name: str, namespace, raw: bool = False, schema=None, voice: Voice | None = None
+) -> Batch:
     """Read ``namespace[name]`` and build one checked request per item; nothing is sent.
 
     Per item the prompt and system text are filled from ``{item}``, the row's columns and
     then the user's variables. Parameters are checked once for all (an error stops the batch
     here); an item whose own prompt is unusable (e.g. empty) keeps the error as its outcome.
     With ``schema`` every request asks for one object of it (``--schema``).
+    Errors name the batch in ``voice``'s words (the magic's ``--over NAME`` by default).
     """
+    v = voice or magic_voice(name)
     if raw:
         raise ValidationError(
             "--raw turns off {item}, which --over needs: drop --raw (write {{ and }} for literal braces)."
@@ -112,14 +137,14 @@ def prepare(session, prompt: str, flags: dict, name: str, namespace, raw: bool =
         raise ValidationError(
             f"--over {name}: there is no variable {name}; define it first, e.g. {name} = ['first', 'second']."
         )
-    batch = items_of(namespace[name], name)
+    batch = items_of(namespace[name], name, v)
     columns = batch.items.columns if batch.kind == "DataFrame" else ()
     names = {"item", *(c for c in columns if isinstance(c, str) and c.isidentifier())}
     system = flags.get("system")
     if not (_uses(prompt, names) or _uses(system, names)):
         hint = f" or a column such as {{{sorted(names - {'item'})[0]}}}" if len(names) > 1 else ""
         raise ValidationError(
-            f"The prompt does not use {{item}}{hint}, so every request of --over {name} "
+            f"The prompt does not use {{item}}{hint}, so every request of {v.batch} "
             "would be the same: put {item} where each value should go."
         )
     # Settings and parameters are checked once, for all items (an error stops the batch here).

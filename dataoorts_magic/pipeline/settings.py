@@ -220,9 +220,9 @@ def parse_assignment(name: str, text: str):
             return False
         raise ValidationError(f"{name}={text!r} is not on or off: use {name}=on or {name}=off.")
     if isinstance(trait, Enum):
-        values = trait.values or ()
-        if low not in values:
-            raise ValidationError(f"{name}={text!r} is not allowed: use one of {', '.join(values)}.")
+        allowed = tuple(trait.values or ())
+        if low not in allowed:
+            raise ValidationError(f"{name}={text!r} is not allowed: use one of {', '.join(allowed)}.")
         return low
     if isinstance(trait, (Int, Float)):
         try:

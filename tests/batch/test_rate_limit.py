@@ -20,6 +20,8 @@ from support.window_server import WindowServer
 
 from dataoorts_magic.pipeline import rate_limit
 
+pytestmark = pytest.mark.paced  # the client's real pacing default (300/min), not the suite's rate_limit=0
+
 
 @pytest.fixture
 def window(monkeypatch):

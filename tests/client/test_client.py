@@ -136,6 +136,7 @@ def test_unusable_url(client):
 # --- interrupts and threads ----------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("default_sigint")  # it interrupts itself
 def test_kernel_interrupt_while_waiting_for_the_answer(scripted, client):
     """A real SIGINT to the main thread blocked on the socket stops the call; the pool stays usable."""
     scripted.script(Answer(body=ok().body, delay=5))
@@ -222,6 +223,7 @@ def test_a_finished_exchange_leaves_its_pooled_connection_alone(scripted, client
     assert len({seen.client_port for seen in scripted.requests}) == 1  # one kept-alive connection throughout
 
 
+@pytest.mark.usefixtures("default_sigint")  # it interrupts itself
 def test_an_interrupted_exchange_leaves_no_deadline_running(scripted, client):
     """However an exchange ends (here a kernel interrupt while the server holds the answer), its
     deadline is finished, so the watchdog does not go on looking for a connection that is gone."""

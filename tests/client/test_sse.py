@@ -225,6 +225,7 @@ def test_interrupt_from_on_text_closes_the_stream(scripted, client):
     assert client.exchange_once(MODEL, MESSAGES, {}, api_key=KEY).text == "next call works"
 
 
+@pytest.mark.usefixtures("default_sigint")  # it interrupts itself
 def test_kernel_interrupt_while_the_stream_waits(scripted, client):
     """A real SIGINT to the main thread while it blocks reading a slow stream stops it at once."""
     slow = [(sse({"response": "first"}, done=False), 0.0), (sse({"response": "late"}), 5.0)]

@@ -61,6 +61,7 @@ INTERRUPTS = [
 
 
 @pytest.mark.parametrize("name, answers, when", INTERRUPTS, ids=[c[0] for c in INTERRUPTS])
+@pytest.mark.usefixtures("default_sigint")  # it interrupts itself
 def test_failure_4_an_interrupt_is_one_line_frees_the_budget_and_the_next_cell_works(
     ip, scripted, magics, name, answers, when
 ):
@@ -77,6 +78,7 @@ def test_failure_4_an_interrupt_is_one_line_frees_the_budget_and_the_next_cell_w
     assert result.success, cap.stderr
 
 
+@pytest.mark.usefixtures("default_sigint")  # it interrupts itself
 def test_failure_4_an_interrupted_python_call_has_no_key_in_any_frame(ip, scripted, magics):
     scripted.script(Answer(200, ok().body, delay=30))
     interrupt_when(lambda: len(scripted.requests) == 1)

@@ -201,6 +201,7 @@ def test_connection_dropped_every_time(scripted, client):
     assert_clean(info.value)
 
 
+@pytest.mark.usefixtures("default_sigint")  # it interrupts itself
 def test_keyboard_interrupt_during_backoff_is_prompt(scripted, client):
     scripted.script(fail(503, None, "busy", headers={"Retry-After": "5"}))
     timer = threading.Timer(0.3, _thread.interrupt_main)
