@@ -8,7 +8,7 @@ every request before anything is sent; :func:`run` sends them through the sessio
 
 Preparing stays linear and light for 100,000 items: VAR is read once (a generator that raises
 is one line naming the item), a DataFrame's rows are positions into its columns
-(:mod:`.rows`), and the requests share one checked set of settings and parameters
+(:mod:`.frame_rows`), and the requests share one checked set of settings and parameters
 (``request.with_texts``), so each costs only its own texts.
 """
 
@@ -22,10 +22,10 @@ from typing import NamedTuple
 from ..errors import ValidationError
 from ..pipeline.request import with_texts
 from ..pipeline.settings import MAX_CONCURRENCY
+from ..pipeline.structured_reply import valid_resumed
 from ..prompting.frame_markdown import pandas_kind
 from ..prompting.interpolate import fields, interpolate
 from ..store import resume
-from ..structured.answers import apply, sender, valid_resumed
 from .frame_rows import FrameRows
 from .result import BatchResult
 from .runner import gather
@@ -46,7 +46,7 @@ class Batch:
     kind: str = "iterable"
     source: object = None
     requests: list = field(default_factory=list)
-    schema: object = None  # a pipeline.schemas.Schema: every request asks for that object
+    schema: object = None  # a structured.schema.Schema: every request asks for that object
 
 
 class Voice(NamedTuple):
@@ -125,7 +125,7 @@ def prepare(
     Per item the prompt and system text are filled from ``{item}``, the row's columns and
     then the user's variables. Parameters are checked once for all (an error stops the batch
     here); an item whose own prompt is unusable (e.g. empty) keeps the error as its outcome.
-    With ``schema`` every request asks for one object of it (``pipeline.structured``).
+    With ``schema`` every request asks for one object of it (``--schema``).
     Errors name the batch in ``voice``'s words (the magic's ``--over NAME`` by default).
     """
     v = voice or magic_voice(name)
@@ -148,7 +148,7 @@ def prepare(
             "would be the same: put {item} where each value should go."
         )
     # Settings and parameters are checked once, for all items (an error stops the batch here).
-    base = session.request(prompt, {**flags, "stream": False})
+    base = session.request(prompt, {**flags, "stream": False}, schema=schema)
     for item, columns in zip(batch.items, batch.columns, strict=True):
         scope = ChainMap({"item": item}, columns, namespace)
         try:
@@ -156,16 +156,14 @@ def prepare(
                 with_texts(
                     base,
                     interpolate(prompt, scope),
-                    interpolate(system, scope) if system is not None else base["settings"]["system"],
+                    interpolate(system, scope) if system is not None else base.settings["system"],
                 )
             )
         except ValidationError as err:
             batch.requests.append(err)
     if batch.requests and all(isinstance(r, ValidationError) for r in batch.requests):
         raise batch.requests[0]
-    if schema is not None:
-        batch.schema = schema
-        batch.requests = [r if isinstance(r, ValidationError) else apply(r, schema) for r in batch.requests]
+    batch.schema = schema
     return batch
 
 
@@ -182,7 +180,7 @@ def run(
     """Send the prepared batch ``concurrency`` at a time; the result holds every item's outcome.
 
     Unless ``fresh`` (``--no-cache``), a batch whose last run did not finish reuses that run's
-    logged answers and sends only the rest (:mod:`..pipeline.resume`; with a schema, only the
+    logged answers and sends only the rest (:mod:`..store.resume`; with a schema, only the
     answers that still match it). ``result`` (from :func:`result_for`) is filled in as answers
     arrive and can be cancelled.
     """
@@ -190,6 +188,6 @@ def run(
     jobs = check_concurrency(concurrency)
     batch_run = resume.begin(session, batch.requests, reuse=not fresh, keep=valid_resumed)
     requests = batch_run.apply(batch.requests) if batch_run is not None else batch.requests
-    outcome = gather(sender(session), requests, jobs, progress, into=result.results, cancel=result._cancel)
+    outcome = gather(session.send, requests, jobs, progress, into=result.results, cancel=result._cancel)
     resume.end(session, batch_run, outcome.results)
     return result.record_run(outcome, resumed=len(batch_run.resumed) if batch_run is not None else 0)

@@ -22,7 +22,7 @@ def is_loopback(host: str | None) -> bool:
         ip = ipaddress.ip_address(host)
     except ValueError:
         return False
-    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 (IPv6 addresses only)
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is loopback too
     return ip.is_loopback or bool(mapped is not None and mapped.is_loopback)
 
 

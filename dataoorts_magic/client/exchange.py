@@ -1,6 +1,6 @@
 """One HTTP exchange with the endpoint: send, then read the whole answer or its stream, bounded.
 
-:func:`exchange` is what :meth:`DataoortsClient.chat <.client.DataoortsClient.chat>` calls once per
+:func:`exchange` is what :meth:`.DataoortsClient.exchange_once` calls once per
 attempt. It sends the body with the key put in by :class:`_Bearer` (the one place the key is
 read), under a :class:`~.deadline.Deadline` of ``timeout`` from sending to the last byte, reads
 at most ``max_answer_bytes`` after decoding (:mod:`.answer_body`), and turns what came back into

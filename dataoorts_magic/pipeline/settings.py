@@ -124,8 +124,8 @@ class LlamaSettings(Configurable):
         DEFAULT_RATE_LIMIT,
         min=0,
         max=MAX_RATE_LIMIT,
-        help="requests per minute for the whole session, spread evenly (300 = the platform's published "
-        "limit for text generation); 0 = no client-side cap",
+        help="requests per minute for the whole session, rate_limit/60 starting at once in any second "
+        "(300 = the platform's published limit for text generation); 0 = no cap; offline: not paced",
     ).tag(config=True)
 
     @validate("api_url")
