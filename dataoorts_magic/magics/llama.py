@@ -18,9 +18,8 @@ from ..errors import InvalidAnswerError, one_line
 from ..params import PARAMS
 from ..pipeline.session import LlamaSession
 from ..pipeline.settings import FORMATS, LlamaSettings
-from ..prompting.interpolate import interpolate
 from ..prompting.prompt_text import cell_prompt
-from . import line_parser
+from . import line_parser, notebook_prompt
 from .usage_errors import one_line_errors
 
 
@@ -58,6 +57,17 @@ class LlamaMagics(Magics, LlamaSettings):
     )
     @argument("-q", "--quiet", action="store_true", help="show nothing (use with --out)")
     @argument("--raw", action="store_true", help="send the text as typed: no {name} interpolation")
+    @argument(
+        "-x",
+        "--context",
+        nargs="?",
+        const=notebook_prompt.USE_SETTING,
+        type=notebook_prompt.context_count,
+        default=None,
+        metavar="N",
+        help="send the last N cells run (default: the context_cells setting, 3) before the prompt, oldest "
+        "first: each one's source, result and error; the oldest are left out to fit the model's window",
+    )
     @argument(
         "-c",
         "--chat",
@@ -150,10 +160,9 @@ class LlamaMagics(Magics, LlamaSettings):
         if opts.quiet and not opts.out:
             raise UsageError("-q shows nothing, so the answer would be lost: add -o VAR to keep it.")
         system = opts.system
-        if not opts.raw and opts.over is None:  # --over fills {item} per item
-            namespace = self.shell.user_ns
-            prompt = interpolate(prompt, namespace)
-            system = interpolate(system, namespace) if system is not None else None
+        if opts.over is None:  # --over fills {item} per item
+            prompt, system = notebook_prompt.fill(self, prompt, system, opts)  # {In[n]}..., then -x's cells
+        notebook_prompt.check(opts)
         flags = {name: getattr(opts, name) for name in PARAMS}
         flags.update(model=opts.model, system=system, format=opts.format, no_cache=opts.no_cache)
         flags.update(stream=opts.stream, concurrency=opts.concurrency)
@@ -286,3 +295,4 @@ class LlamaMagics(Magics, LlamaSettings):
             self.shell.user_ns[opts.out] = value
         if not opts.quiet:
             show(response)
+        notebook_prompt.shown(self.shell, response, opts)
