@@ -159,9 +159,9 @@ class LlamaMagics(Magics, LlamaSettings):
             raise UsageError(problem)
         if opts.quiet and not opts.out:
             raise UsageError("-q shows nothing, so the answer would be lost: add -o VAR to keep it.")
-        system = opts.system
+        system, turn = opts.system, prompt
         if opts.over is None:  # --over fills {item} per item
-            prompt, system = notebook_prompt.fill(self, prompt, system, opts)  # {In[n]}..., then -x's cells
+            prompt, system, turn = notebook_prompt.fill(self, prompt, system, opts)  # {In[n]}..., then -x's cells
         notebook_prompt.check(opts)
         flags = {name: getattr(opts, name) for name in PARAMS}
         flags.update(model=opts.model, system=system, format=opts.format, no_cache=opts.no_cache)
@@ -175,6 +175,7 @@ class LlamaMagics(Magics, LlamaSettings):
             raise UsageError("-b runs --over or --compare in the background; this cell sends one request: drop -b.")
         with one_line_errors():
             req = self.llama_session.request(prompt, flags, chat=opts.chat)  # checked: nothing sent yet
+            notebook_prompt.turn_without_context(req, turn)
             view = None
             if schema is not None:
                 response = self._ask_structured(req, schema, opts)

@@ -15,13 +15,14 @@ from collections import ChainMap
 
 from IPython.core.error import UsageError
 
-from ..params import PARAMS
+from ..params import PARAMS, validate
 from ..pipeline.conversations import estimate_tokens
 from ..pipeline.settings import read_key
 from ..prompting import cell_record
 from ..prompting.interpolate import interpolate_noting
 from ..prompting.notebook_cells import NotebookCells
 from ..prompting.notebook_context import for_settings
+from .usage_errors import one_line_errors
 
 MAX_CONTEXT_CELLS = 50
 USE_SETTING = -1  # "-x" with no N: the context_cells setting
@@ -53,8 +54,9 @@ def cells_of(magics) -> NotebookCells:
     return NotebookCells(shell, cell_record.for_shell(shell), read_key(magics.llama_session._key))
 
 
-def fill(magics, prompt: str, system: str | None, opts) -> tuple[str, str | None]:
-    """(prompt, system) as sent: fields filled (unless --raw), then the -x context before the prompt."""
+def fill(magics, prompt: str, system: str | None, opts) -> tuple[str, str | None, str]:
+    """(prompt, system) as sent, fields filled (unless --raw) and the -x context before the prompt;
+    then the prompt without the context, which is what a ``-c`` conversation keeps of this turn."""
     cells = cells_of(magics)
     if not opts.raw:
         namespace = ChainMap(cells.names(), magics.shell.user_ns)
@@ -65,14 +67,26 @@ def fill(magics, prompt: str, system: str | None, opts) -> tuple[str, str | None
         if missing:
             note(missing_note(missing))
     if opts.context is None:
-        return prompt, system
+        return prompt, system, prompt
     flags = {name: getattr(opts, name) for name in PARAMS}
     eff = magics.llama_session.effective({**flags, "model": opts.model, "system": system})
+    with one_line_errors():  # a bad -n is told here as the request would tell it
+        eff["max_tokens"] = validate({name: eff[name] for name in PARAMS}, eff["model"])["max_tokens"]
     count = eff["context_cells"] if opts.context == USE_SETTING else opts.context
-    prompt, trimmed = for_settings(prompt, cells, count, eff, system=system, estimate=estimate_tokens)
+    sent, trimmed = for_settings(prompt, cells, count, eff, system=system, estimate=estimate_tokens)
     if trimmed:
         note(trimmed)
-    return prompt, system
+    return sent, system, prompt
+
+
+def turn_without_context(req, prompt: str) -> None:
+    """A ``-c`` turn keeps its prompt without the ``-x`` context: the context goes with this turn only.
+
+    Later turns send the conversation without it, so an 8,000-token window is not filled with
+    old copies of cells; ask with ``-x`` again to send the cells as they are then. The old turns
+    were trimmed with the context counted (the request was built with it)."""
+    if req["chat"] is not None:
+        req["prompt"] = prompt
 
 
 def check(opts) -> None:

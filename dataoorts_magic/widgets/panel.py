@@ -240,7 +240,9 @@ class LlamaPanel(W.VBox):
         ticker = threading.Thread(target=self._tick, args=(started, done), daemon=True)
         ticker.start()
         try:
-            response = self.session.ask(sent or prompt, flags, chat=CHAT if keep else None)
+            req = self.session.request(sent or prompt, flags, chat=CHAT if keep else None)
+            req["prompt"] = prompt  # the conversation keeps the prompt: the cells go with this turn only
+            response = self.session.send(req)
             self.turns = [*self.turns, (prompt, response)]
             self._count(response)
             self.transcript.append_display_data(UserTurn(prompt))
