@@ -4,10 +4,10 @@ Pure text, no IPython. Options: ``-m`` when the model is not the default one, ``
 the system prompt, one ``--flag value`` per parameter that is sent (max_tokens only when it
 is not the default 512), ``-c`` for a conversation, ``-f`` when asked, ``-x N`` for the
 notebook's last cells, and ``--raw`` when a brace could be taken for a ``{name}`` field (the
-panel sends text as typed). The prompt is the cell body. Values are quoted the way the magic's line parser reads them back: double
-quotes, with backslashes and double quotes escaped. A ``%%llama`` line cannot hold a line
-break, so a system prompt with one gives a Python cell that runs the same magic through
-``get_ipython().run_cell_magic``.
+panel sends text as typed). The prompt is the cell body. Values are quoted the way the magic's
+line parser reads them back: double quotes, with backslashes and double quotes escaped. A
+``%%llama`` line cannot hold a line break, so a system prompt with one gives a Python cell
+that runs the same magic through ``get_ipython().run_cell_magic``.
 """
 
 from __future__ import annotations
