@@ -98,8 +98,8 @@ def check(opts) -> None:
 def shown(shell, response, opts) -> None:
     """After an answer is shown: keep its text for ``{Out[n]}`` and ``-x``, and offer ``-f code``'s cell."""
     record = cell_record.for_shell(shell)
-    if record is not None and not opts.quiet:
-        record.note_answer(response.text)
+    if record is not None and not opts.quiet:  # what the cell showed: -f code shows the code alone
+        record.note_answer(str(response.value) if response.format == "code" else response.text)
     offer_code(shell, response, opts)
 
 
