@@ -107,6 +107,26 @@ def wait_until_ran(page, count: int | None = None) -> None:
     )
 
 
+def wait_until_cells_ran(page, ran: int) -> None:
+    """Wait until ``ran`` code cells show an execution count and the kernel is idle: for a Run All during
+    which ``%%llama -f code`` inserts new cells, which are not run (so not every cell gets a count)."""
+    page.wait_for_function(
+        """(ran) => {
+             const prompts = [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')];
+             const bar = document.querySelector('#jp-main-statusbar');
+             return prompts.filter(p => /\\[\\d+\\]/.test(p.textContent)).length >= ran
+                    && bar && bar.textContent.includes('| Idle');
+           }""",
+        arg=ran,
+        timeout=RUN_TIMEOUT_MS,
+    )
+
+
+def code_cells(path) -> int:
+    """How many code cells the notebook file at ``path`` has."""
+    return sum(cell["cell_type"] == "code" for cell in json.loads(Path(path).read_text())["cells"])
+
+
 def save(page, lab: JupyterLab, notebook: str, saved) -> dict:
     """Ctrl+S, then wait until the tab is no longer dirty and ``saved(nb_json)`` holds for the file on disk."""
     page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
