@@ -147,9 +147,13 @@ class LlamaMagics(Magics, LlamaSettings):
         In [6]: %%llama --over reviews -b -o labels
            ...: Label the sentiment of: {item}
 
+        In [7]: %%llama -x 2 -f code
+           ...: Why did {In[-1]} fail? Fix it.
+
         ``{name}`` is replaced by the value of the variable ``name`` (also ``{name.attr}``,
         ``{name[0]}``); braces that do not resolve are left as typed, ``{{``/``}}`` are
-        literal braces. Options after the prompt are part of the prompt; use ``--`` to end
+        literal braces. ``{In[n]}``, ``{Out[n]}``, ``{Err[n]}`` are cell n's source, result
+        and error (negative n counts back: ``{Err[-1]}`` is the previous cell's). Options after the prompt are part of the prompt; use ``--`` to end
         the options explicitly.
         """
         argv, rest = line_parser.split_line(line, self.llama.parser, cell_mode=cell is not None)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from ..params import PARAMS, model_info
 from .notebook_cells import NotebookCells
 
-BEGIN = "=== Notebook context: {what}, oldest first ==="
+BEGIN = "=== Notebook context: {what} ==="
 END = "=== End of notebook context: my question follows ==="
 
 
@@ -48,8 +48,9 @@ def block(texts: list[str]) -> str:
     """The delimited block around the cells' texts ('' for none)."""
     if not texts:
         return ""
-    cells = "the cell" if len(texts) == 1 else f"the {len(texts)} cells"
-    what = f"{cells} I ran before this question"
+    what = "the cell I ran before this question"
+    if len(texts) > 1:
+        what = f"the {len(texts)} cells I ran before this question, oldest first"
     return "\n\n".join([BEGIN.format(what=what), *texts, END])
 
 

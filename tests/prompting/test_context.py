@@ -113,7 +113,8 @@ def test_with_chat_the_context_goes_with_this_turn_only(ip, online):
     result, _ = cell(ip, "%%llama -c ctx22 -x 1\nFirst question")
     assert result.success
     first = sent_messages(online)
-    assert first[-1]["content"].startswith(BEGIN) and "clue = 'turn one'" in first[-1]["content"]
+    assert first[-1]["content"].startswith(f"{BEGIN}the cell I ran before this question ===\n\n")  # one cell
+    assert "clue = 'turn one'" in first[-1]["content"]
     result, _ = cell(ip, "%%llama -c ctx22\nSecond question")
     assert result.success
     second = sent_messages(online)
