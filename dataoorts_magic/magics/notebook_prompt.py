@@ -20,8 +20,6 @@ from ..pipeline.conversations import estimate_tokens
 from ..pipeline.settings import read_key
 from ..prompting import cell_record
 from ..prompting.interpolate import interpolate_noting
-from ..prompting.notebook_cells import NotebookCells
-from ..prompting.notebook_context import for_settings
 from .usage_errors import one_line_errors
 
 MAX_CONTEXT_CELLS = 50
@@ -49,7 +47,10 @@ def missing_note(missing: list[str]) -> str:
     return f"{names} {'is' if len(missing) == 1 else 'are'} not defined here: sent as typed; --raw silences this"
 
 
-def cells_of(magics) -> NotebookCells:
+def cells_of(magics):
+    """The cells run so far, as ``{In/Out/Err[n]}`` and ``-x`` read them (imported at the first cell)."""
+    from ..prompting.notebook_cells import NotebookCells
+
     shell = magics.shell
     return NotebookCells(shell, cell_record.for_shell(shell), read_key(magics.llama_session._key))
 
@@ -57,6 +58,8 @@ def cells_of(magics) -> NotebookCells:
 def fill(magics, prompt: str, system: str | None, opts) -> tuple[str, str | None, str]:
     """(prompt, system) as sent, fields filled (unless --raw) and the -x context before the prompt;
     then the prompt without the context, which is what a ``-c`` conversation keeps of this turn."""
+    if opts.raw and opts.context is None:
+        return prompt, system, prompt
     cells = cells_of(magics)
     if not opts.raw:
         namespace = ChainMap(cells.names(), magics.shell.user_ns)
@@ -73,6 +76,8 @@ def fill(magics, prompt: str, system: str | None, opts) -> tuple[str, str | None
     with one_line_errors():  # a bad -n is told here as the request would tell it
         eff["max_tokens"] = validate({name: eff[name] for name in PARAMS}, eff["model"])["max_tokens"]
     count = eff["context_cells"] if opts.context == USE_SETTING else opts.context
+    from ..prompting.notebook_context import for_settings
+
     sent, trimmed = for_settings(prompt, cells, count, eff, system=system, estimate=estimate_tokens)
     if trimmed:
         note(trimmed)
