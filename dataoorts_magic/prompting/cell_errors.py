@@ -36,13 +36,14 @@ def _ipython_dir() -> str:
 
 
 def _user_frames(tb):
-    """The traceback's frames from the first one outside IPython (the cell) on."""
+    """The traceback's frames from the first one outside IPython (the cell) on; none when all are
+    IPython's (a SyntaxError is raised while IPython compiles the cell: its own lines say where)."""
     frames = traceback.extract_tb(tb)
     inside = _ipython_dir()
     for i, frame in enumerate(frames):
         if not frame.filename.startswith(inside):
             return frames[i:]
-    return frames[-1:]
+    return []
 
 
 def clip_end(text: str, limit: int) -> str:

@@ -88,3 +88,16 @@ def test_two_misspelt_fields_share_one_line_and_the_system_text_counts(ip, onlin
     result, cap = cell(ip, '%%llama -s "Speak as {persona}"\nAbout {topik}')
     assert result.success
     assert cap.stderr.strip() == "Note: {topik}, {persona} are not defined here: sent as typed; --raw silences this"
+
+
+def test_a_syntax_error_is_its_own_lines_without_ipythons_frames(ip, online):
+    broken, _ = cell(ip, "for n in [1, 2]\n    print(n)")
+    assert isinstance(broken.error_before_exec, SyntaxError)
+    result, _ = cell(ip, "%%llama\n{Err[-1]}")
+    assert result.success
+    assert sent_user(online) == (
+        f"  Cell In[{broken.execution_count}], line 1\n"
+        "    for n in [1, 2]\n"
+        "                   ^\n"
+        "SyntaxError: expected ':'"
+    )
