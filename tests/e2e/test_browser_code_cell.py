@@ -12,7 +12,7 @@ import secrets
 
 import nbformat
 import pytest
-from support.lab_page import REPO, chromium, open_notebook, run_all, screenshot, wait_until_ran
+from support.lab_page import REPO, chromium, open_notebook, run_all, screenshot, set_theme, wait_until_ran
 from support.lab_server import running_lab
 
 NOTEBOOK = "code_cell.ipynb"
@@ -46,15 +46,6 @@ def page(lab):
         finally:
             context.close()
             lab.delete_all_sessions()
-
-
-def set_theme(page, theme: str) -> None:
-    """Settings > Theme > ``theme``, as a person switches it; wait until the page has it."""
-    page.locator('.lm-MenuBar-itemLabel:text-is("Settings")').click()
-    page.locator('.lm-Menu-itemLabel:text-is("Theme")').hover()
-    page.locator(f'.lm-Menu-itemLabel:text-is("{theme}")').click()
-    page.wait_for_function("theme => document.body.dataset.jpThemeName === theme", arg=theme)
-    page.wait_for_selector("#jupyterlab-splash", state="detached")
 
 
 def test_f_code_puts_the_code_block_into_a_new_cell_below_not_run(lab, page):

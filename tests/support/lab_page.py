@@ -87,6 +87,16 @@ def wait_kernel_ready(page, lab: JupyterLab, notebook: str) -> str:
     return poll(stable_kernel, KERNEL_TIMEOUT_S, f"one idle, connected kernel for {notebook}")
 
 
+def set_theme(page, theme: str) -> None:
+    """Settings > Theme > ``theme``, as a person switches it; wait until the page has it."""
+    page.locator('.lm-MenuBar-itemLabel:text-is("Settings")').click()
+    page.locator('.lm-Menu-itemLabel:text-is("Theme")').hover()
+    page.locator(f'.lm-Menu-itemLabel:text-is("{theme}")').click()
+    page.wait_for_function("theme => document.body.dataset.jpThemeName === theme", arg=theme)
+    # JupyterLab covers the page with its splash while the theme loads: a screenshot must wait it out.
+    page.wait_for_selector("#jupyterlab-splash", state="detached")
+
+
 def run_all(page) -> None:
     page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
     page.locator('.lm-Menu-itemLabel:text-is("Run All Cells")').click()
