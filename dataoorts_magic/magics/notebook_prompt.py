@@ -84,14 +84,13 @@ def fill(magics, prompt: str, system: str | None, opts) -> tuple[str, str | None
     return sent, system, prompt
 
 
-def turn_without_context(req, prompt: str) -> None:
+def turn_without_context(req, prompt: str):
     """A ``-c`` turn keeps its prompt without the ``-x`` context: the context goes with this turn only.
 
     Later turns send the conversation without it, so an 8,000-token window is not filled with
     old copies of cells; ask with ``-x`` again to send the cells as they are then. The old turns
     were trimmed with the context counted (the request was built with it)."""
-    if req["chat"] is not None:
-        req["prompt"] = prompt
+    return req._replace(prompt=prompt) if req.chat is not None else req
 
 
 def check(opts) -> None:
