@@ -20,8 +20,8 @@ def sent_prompts(server) -> list[str]:
         ("%%llama -n 20 --sytem terse\nHi", "'--sytem'", "did you mean --system?"),
         ("%llama --top_k 5 Hi", "'--top_k'", "did you mean --top-k?"),
         ("%llama --top 5 Hi", "'--top'", "did you mean --top-p or --top-k?"),
-        ("%llama -x Hi", "'-x'", "see %llama? for the options"),
-        ("%%llama -x\nHi", "'-x'", "see %%llama? for the options"),
+        ("%llama -z Hi", "'-z'", "see %llama? for the options"),
+        ("%%llama -z\nHi", "'-z'", "see %%llama? for the options"),
     ],
 )
 def test_an_unknown_option_is_one_line_naming_it_and_the_closest_flag(ip, online, source, named, suggestion):
@@ -35,7 +35,7 @@ def test_an_unknown_option_is_one_line_naming_it_and_the_closest_flag(ip, online
 
 
 def test_the_line_message_says_how_to_send_a_prompt_that_starts_with_a_dash(ip, online):
-    _, cap = run(ip, "%llama -x marks the spot")
+    _, cap = run(ip, "%llama -z marks the spot")
     assert "put the prompt in the cell body" not in cap.stderr
     assert "goes after --" in cap.stderr
     result, cap = run(ip, "%llama -n 20 -- -x marks the spot")
