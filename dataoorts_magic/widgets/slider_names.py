@@ -1,0 +1,33 @@
+"""Names for the panel's slider handles, which ipywidgets leaves unnamed for a screen reader.
+
+An ipywidgets slider is a noUiSlider: its handle (``role="slider"``, reached with Tab) has no
+``aria-label``, and nothing in ipywidgets' Python API can give it one, so a screen reader
+announces "slider 0.60" with no word of which parameter (axe-core: aria-input-field-name,
+serious). The slider's own description label says it, so a small script of ours, displayed
+once with the panel, copies each label's text onto its handle, now and whenever a slider is
+rebuilt (a new model's range rebuilds it). It touches only ``.dataoorts-panel`` sliders and
+holds no text from the user or the model. A front end that does not run it keeps the
+ipywidgets default.
+"""
+
+from __future__ import annotations
+
+SCRIPT = """(() => {
+  if (window.__dataoortsSliderNames) return;
+  window.__dataoortsSliderNames = true;
+  const name = () => document.querySelectorAll('.dataoorts-panel .widget-slider').forEach((slider) => {
+    const label = slider.querySelector(':scope > .widget-label');
+    const text = label ? label.textContent.trim() : '';
+    if (!text) return;
+    slider.querySelectorAll('.noUi-handle').forEach((handle) => {
+      if (handle.getAttribute('aria-label') !== text) handle.setAttribute('aria-label', text);
+    });
+  });
+  name();
+  new MutationObserver(name).observe(document.body, {childList: true, subtree: true});
+})();"""
+
+
+def bundle() -> dict:
+    """The display (raw mime bundle) that runs the script in JupyterLab and Notebook 7."""
+    return {"application/javascript": SCRIPT, "text/plain": ""}
