@@ -9,7 +9,8 @@ A word shaped like an option (``-x``, ``--word``) that is not one is a typo, not
 the prompt: it fails with the closest real flag, so ``--temprature 0.2`` is never sent as the
 question, and ``-temperature 0.2`` (one dash) asks "did you mean --temperature?" rather than
 reading ``-t`` with the value ``emperature``. A dash followed by a digit or a point (``-5``,
-``-0.5``, ``-.5``) is a number and starts the prompt, so ``%llama -5 squared is?`` asks that. ``--`` lets a prompt start with ``-x`` anyway.
+``-0.5``, ``-.5``) is a number and starts the prompt, so ``%llama -5 squared is?`` asks that.
+``--`` lets a prompt start with ``-x`` anyway.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import shutil
 import nbformat
 import pytest
 from support.held_endpoint import HeldEndpoint
-from support.lab_page import REPO, chromium, open_notebook, run_all, save, screenshot, wait_until_ran
+from support.lab_page import REPO, chromium, open_notebook, run_all, save, screenshot, set_theme, wait_until_ran
 from support.lab_server import poll, running_lab
 
 ANSWER = ".jp-OutputArea-output .dataoorts-answer"
@@ -418,16 +418,6 @@ def test_panel_sends_with_the_slider_value_while_the_kernel_stays_usable(lab, ne
         expect(cell.locator(".dataoorts-panel-transcript .dataoorts-answer")).to_be_visible()
         show(cell)
         screenshot(reopened, "panel-7-reopened-without-widget-state")
-
-
-def set_theme(page, theme: str) -> None:
-    """Settings > Theme > ``theme``, as a person switches it; wait until the page has it."""
-    page.locator('.lm-MenuBar-itemLabel:text-is("Settings")').click()
-    page.locator('.lm-Menu-itemLabel:text-is("Theme")').hover()
-    page.locator(f'.lm-Menu-itemLabel:text-is("{theme}")').click()
-    page.wait_for_function("theme => document.body.dataset.jpThemeName === theme", arg=theme)
-    # JupyterLab covers the page with its splash while the theme loads: a screenshot must wait it out.
-    page.wait_for_selector("#jupyterlab-splash", state="detached")
 
 
 PANEL_BOXES = """panel => {

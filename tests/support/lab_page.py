@@ -126,3 +126,13 @@ def save(page, lab: JupyterLab, notebook: str, saved) -> dict:
         return nb if saved(nb) else None
 
     return poll(on_disk, RUN_TIMEOUT_MS / 1000, f"{notebook} saved with its outputs")
+
+
+def set_theme(page, theme: str) -> None:
+    """Settings > Theme > ``theme``, as a person switches it; wait until the page has it."""
+    page.locator('.lm-MenuBar-itemLabel:text-is("Settings")').click()
+    page.locator('.lm-Menu-itemLabel:text-is("Theme")').hover()
+    page.locator(f'.lm-Menu-itemLabel:text-is("{theme}")').click()
+    page.wait_for_function("theme => document.body.dataset.jpThemeName === theme", arg=theme)
+    # JupyterLab covers the page with its splash while the theme loads: a screenshot must wait it out.
+    page.wait_for_selector("#jupyterlab-splash", state="detached")
