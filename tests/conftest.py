@@ -33,8 +33,9 @@ def magics(ip):
 
 
 @pytest.fixture
-def tool_magics(ip):
-    return ip.magics_manager.registry["LlamaToolMagics"]
+def explain_magics(ip):
+    """The magics of ``%llama_explain`` (they keep the session's last error)."""
+    return ip.magics_manager.registry["LlamaExplainMagics"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,9 @@
 """``LlamaMagics``: the settings traits and ``%%llama`` itself (parse -> session -> display).
 
-The magics around it (key, settings, models, history, usage, explain, panel) live in
-``tools``; ``extension`` registers both. Every failure the package raises is turned into
-one ``UsageError`` line at the boundary (``boundary.one_line_errors``).
+The magics around it (key, settings, models, history, usage, explain, panel) live in one
+module per topic (``settings_magics``, ...); ``extension`` registers them all. Every failure
+the package raises is turned into one ``UsageError`` line at the boundary
+(``usage_errors.one_line_errors``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import functools
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import argument, argument_group, magic_arguments
 from IPython.display import display
 
 from ..errors import InvalidAnswerError, one_line
@@ -44,9 +45,11 @@ class LlamaMagics(Magics, LlamaSettings):
 
     @no_var_expand
     @magic_arguments()
+    @argument_group("the request")
     @argument("-s", "--system", default=None, help="system prompt ({name} fields are filled in)")
     @argument("-m", "--model", default=None, help="model name (see %%llama_models)")
     @_param_arguments
+    @argument_group("the answer")
     @argument("-o", "--out", default=None, metavar="VAR", help="store the result in the variable VAR")
     @argument(
         "-f",
@@ -57,6 +60,21 @@ class LlamaMagics(Magics, LlamaSettings):
         "json (the answer parsed; --out gets the object)",
     )
     @argument("-q", "--quiet", action="store_true", help="show nothing (use with --out)")
+    @argument(
+        "--stream",
+        action="store_true",
+        default=None,
+        help="show the answer as it arrives (also the stream setting); a whole answer is shown as usual",
+    )
+    @argument(
+        "--schema",
+        default=None,
+        metavar="SPEC",
+        help='structured answer: inline fields ("sentiment: positive|negative, stars: int, note: str?"; types '
+        "str, int, float, bool, list[str], a|b|c, ? = optional) or the name of a variable holding a JSON Schema "
+        "dict or a pydantic model class; the answer is validated (asked again once); -o gets the dict",
+    )
+    @argument_group("the prompt, the conversation, the cache")
     @argument("--raw", action="store_true", help="send the text as typed: no {name} interpolation")
     @argument(
         "-c",
@@ -73,6 +91,7 @@ class LlamaMagics(Magics, LlamaSettings):
         action="store_true",
         help="skip the response cache for this cell (with cache=on or replay): always ask the endpoint",
     )
+    @argument_group("many requests")
     @argument(
         "--over",
         default=None,
@@ -94,20 +113,6 @@ class LlamaMagics(Magics, LlamaSettings):
         metavar="PARAM=V1,V2,...",
         help="the prompt once per value of PARAM (model or any parameter, e.g. temperature=0,0.7,1.5), "
         "answers side by side; -o gets the list",
-    )
-    @argument(
-        "--stream",
-        action="store_true",
-        default=None,
-        help="show the answer as it arrives (also the stream setting); a whole answer is shown as usual",
-    )
-    @argument(
-        "--schema",
-        default=None,
-        metavar="SPEC",
-        help='structured answer: inline fields ("sentiment: positive|negative, stars: int, note: str?"; types '
-        "str, int, float, bool, list[str], a|b|c, ? = optional) or the name of a variable holding a JSON Schema "
-        "dict or a pydantic model class; the answer is validated (asked again once); -o gets the dict",
     )
     @argument(
         "-b",
