@@ -133,7 +133,7 @@ class BatchDisplay:
         )
         more = f"<div>{html.escape(self._more())}</div>" if self._more() else ""
         return (
-            "<table class='dataoorts-batch'><thead><tr><th style='text-align:left'></th>"
+            "<table class='dataoorts-batch'><thead><tr><th style='text-align:left'>#</th>"
             "<th style='text-align:left'>item</th><th style='text-align:left'>answer</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>{more}"
             f"{footer_html(self.totals())}"

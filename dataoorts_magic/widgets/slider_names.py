@@ -4,7 +4,7 @@ An ipywidgets slider is a noUiSlider: its handle (``role="slider"``, reached wit
 ``aria-label``, and nothing in ipywidgets' Python API can give it one, so a screen reader
 announces "slider 0.60" with no word of which parameter (axe-core: aria-input-field-name,
 serious). The slider's own description label says it, so a small script of ours, displayed
-once with the panel, copies each label's text onto its handle, now and whenever a slider is
+once with the panel, copies each label's text onto its handle (and its editable readout), now and whenever a slider is
 rebuilt (a new model's range rebuilds it). It touches only ``.dataoorts-panel`` sliders and
 holds no text from the user or the model. A front end that does not run it keeps the
 ipywidgets default.
@@ -22,6 +22,11 @@ SCRIPT = """(() => {
     slider.querySelectorAll('.noUi-handle').forEach((handle) => {
       if (handle.getAttribute('aria-label') !== text) handle.setAttribute('aria-label', text);
     });
+    const readout = slider.querySelector('.widget-readout');  // its typed-in value, reached with Tab too
+    if (readout && readout.getAttribute('aria-label') !== `${text} value`) {
+      readout.setAttribute('aria-label', `${text} value`);
+      readout.setAttribute('role', 'textbox');
+    }
   });
   name();
   new MutationObserver(name).observe(document.body, {childList: true, subtree: true});

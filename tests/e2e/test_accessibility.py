@@ -8,7 +8,7 @@ of every impact are written to ``artifacts/axe-<theme>.json`` for the record.
 
 The panel from the keyboard alone: Tab reaches every control in reading order, each has a name
 a screen reader announces (axe's rules check that), a focused control shows a visible focus
-ring, and Enter on Send sends.
+ring (its look changes when focused), and Enter on Send sends.
 """
 
 from __future__ import annotations
@@ -43,9 +43,11 @@ TAG = """(kinds) => kinds.forEach((kind, i) => {
 # Controls a keyboard user can reach in the panel, in document (reading) order.
 FOCUSABLE = """panel => [...panel.querySelectorAll(
     'button, input, select, textarea, [tabindex]:not([tabindex="-1"]), [contenteditable="true"]')]
-  .filter(el => !el.disabled && el.offsetParent !== null && el.tabIndex >= 0)"""
-FOCUS_RING = """el => { const s = getComputedStyle(el);
-  return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || (s.boxShadow && s.boxShadow !== 'none'); }"""
+  .filter(el => !el.disabled && el.offsetParent !== null && (el.tabIndex >= 0 || el.isContentEditable))"""
+# How an element looks, in what a focus ring may change; compared focused and not focused.
+LOOK = """el => { const s = getComputedStyle(el);
+  return [s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow, s.borderColor, s.backgroundColor]
+    .join(' | '); }"""
 
 
 def a11y_notebook():
@@ -132,9 +134,10 @@ def test_the_panel_works_from_the_keyboard_alone(lab, themed_page):
             i,
             page.evaluate("() => document.activeElement.outerHTML.slice(0, 200)"),
         )
-        assert page.evaluate(f"() => ({FOCUS_RING})(document.activeElement)"), page.evaluate(
-            "() => document.activeElement.outerHTML.slice(0, 200)"
-        )
+        focused = page.evaluate(f"() => ({LOOK})(document.activeElement)")
+        unfocused = order.evaluate(f"(els, i) => {{ els[i].blur(); return ({LOOK})(els[i]); }}", i)
+        order.evaluate("(els, i) => els[i].focus()", i)
+        assert focused != unfocused, (i, focused, page.evaluate("() => document.activeElement.outerHTML.slice(0, 200)"))
     prompt = panel.locator(".widget-textarea textarea").nth(1)
     prompt.focus()
     page.keyboard.type("Why do we standardise variables?")
