@@ -25,7 +25,8 @@ ROLE = "font-weight:bold;font-size:1.15em;margin-top:.6em"
 USER = "white-space:pre-wrap;margin:.2em 0 .4em"
 REPLY = "border-left:3px solid var(--jp-brand-color1,#1976d2);padding-left:.8em;margin:.2em 0"
 HEADINGS_STYLE = (
-    "<style>.dataoorts-transcript .dataoorts-answer :is(h1,h2,h3,h4,h5,h6){font-size:1.05em;margin:.6em 0 .3em}</style>"
+    "<style>.dataoorts-transcript .dataoorts-answer :is(h1,h2,h3,h4,h5,h6)"
+    "{font-size:1.05em;font-weight:bold;margin:.6em 0 .3em}</style>"
 )
 
 

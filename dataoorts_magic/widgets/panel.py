@@ -111,7 +111,9 @@ class LlamaPanel(W.VBox):
         self.new_chat_button = W.Button(
             description="New chat", tooltip="forget the conversation and clear the transcript"
         )
-        self.copy_button = W.Button(description=SHOW_CELL, tooltip="show the equivalent %%llama cell, to copy")
+        self.copy_button = W.Button(
+            description=SHOW_CELL, tooltip="show the equivalent %%llama cell, to copy", layout=W.Layout(width="auto")
+        )
         self.error_line = W.HTML("")
         self.transcript = W.Output()
         self.totals_line = W.HTML(self._totals_html())
@@ -215,7 +217,7 @@ class LlamaPanel(W.VBox):
                 "The equivalent cell, also written as the next input:"
                 if inserted
                 else "The equivalent cell (a button cannot reach the clipboard): the box has the focus, "
-                "so Ctrl+A then Ctrl+C (⌘ on a Mac) copies it into a new cell."
+                "so Ctrl+A then Ctrl+C (⌘ on a Mac) copies it, to paste into a new cell."
             )
             self.code_box.value = text
             self.code_area.layout.display = None

@@ -36,10 +36,14 @@ code = LlamaResponse(text="Call it so:\\n\\n```python\\n{LONG}\\n```\\n", model=
                      params={{}}, messages=[])
 display(code)
 Comparison(["temperature=0", "temperature=0.7", "temperature=1.5"], [code, code, code])"""
-# How a code block lays out: one line box per source line when words are kept whole.
-CODE_BOX = """pre => ({
-  lines: pre.querySelector('code').getClientRects().length, scroll: [pre.scrollWidth, pre.clientWidth],
-  whiteSpace: getComputedStyle(pre).whiteSpace, wordBreak: getComputedStyle(pre).wordBreak})"""
+# How a code block lays out: the distinct line tops of its text (one per source line when words are kept whole).
+CODE_BOX = """pre => {
+  const range = document.createRange(); range.selectNodeContents(pre.querySelector('code'));
+  const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+  return {lines, scroll: [pre.scrollWidth, pre.clientWidth],
+          whiteSpace: getComputedStyle(pre.querySelector('code')).whiteSpace,
+          wordBreak: getComputedStyle(pre).wordBreak};
+}"""
 
 
 def notebook(*sources: str):

@@ -430,7 +430,9 @@ def test_copy_with_an_empty_prompt_explains(panel, ip):
 def test_llama_panel_shows_the_widget_and_then_a_static_transcript(ip, online):
     result, cap = run(ip, "%llama_panel")
     assert result.success, cap.stderr
-    widget_out, static_out = cap.outputs
+    widget_out, static_out, names_out = cap.outputs
+    # our script that names the sliders' handles for screen readers (ipywidgets leaves them unnamed)
+    assert "noUi-handle" in names_out.data["application/javascript"] and names_out.data["text/plain"] == ""
     assert "application/vnd.jupyter.widget-view+json" in widget_out.data
     assert static_out.transient["display_id"]
     assert "panel transcript (0 answers;" in static_out.data["text/html"]
@@ -449,7 +451,7 @@ def test_the_static_transcript_follows_the_panel_so_a_saved_notebook_keeps_it(ip
     result, cap = run(ip, "import dataoorts_magic\np = dataoorts_magic.panel()\np")
     assert result.success, cap.stderr
     panel = ip.user_ns["p"]
-    widget_out, static_out = cap.outputs
+    widget_out, static_out, _names = cap.outputs
     assert widget_out.data["application/vnd.jupyter.widget-view+json"]["model_id"] == panel.model_id
     display_id = static_out.transient["display_id"]
     from IPython.utils.capture import capture_output
