@@ -4,10 +4,11 @@ An ipywidgets slider is a noUiSlider: its handle (``role="slider"``, reached wit
 ``aria-label``, and nothing in ipywidgets' Python API can give it one, so a screen reader
 announces "slider 0.60" with no word of which parameter (axe-core: aria-input-field-name,
 serious). The slider's own description label says it, so a small script of ours, displayed
-once with the panel, copies each label's text onto its handle (and its editable readout), now and whenever a slider is
-rebuilt (a new model's range rebuilds it). It touches only ``.dataoorts-panel`` sliders and
-holds no text from the user or the model. A front end that does not run it keeps the
-ipywidgets default.
+once with the panel, copies each label's text onto its handle and its editable readout, and
+names each parameter's "set" toggle "set <parameter>" (not eight checkboxes called "set"),
+now and whenever a slider is rebuilt (a new model's range rebuilds it). It touches only
+``.dataoorts-panel`` and holds no text from the user or the model. A front end that does not
+run it keeps the ipywidgets default.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ SCRIPT = """(() => {
       readout.setAttribute('aria-label', `${text} value`);
       readout.setAttribute('role', 'textbox');
     }
+  });
+  // each parameter's "set" toggle: "set temperature", not eight checkboxes all called "set"
+  document.querySelectorAll('.dataoorts-panel .widget-hbox').forEach((row) => {
+    const box = row.querySelector(':scope > .widget-checkbox input');
+    const label = row.querySelector(':scope > :not(.widget-checkbox) > .widget-label');
+    const text = label ? `set ${label.textContent.trim()}` : '';
+    if (box && text && box.getAttribute('aria-label') !== text) box.setAttribute('aria-label', text);
   });
   name();
   new MutationObserver(name).observe(document.body, {childList: true, subtree: true});

@@ -19,7 +19,7 @@ from collections import Counter
 
 import nbformat
 import pytest
-from support.axe import serious, violations
+from support.axe import inject, serious, violations
 from support.lab_page import REPO, chromium, open_notebook, run_all, screenshot, wait_until_ran
 from support.lab_server import running_lab
 
@@ -44,6 +44,10 @@ TAG = """(kinds) => kinds.forEach((kind, i) => {
 FOCUSABLE = """panel => [...panel.querySelectorAll(
     'button, input, select, textarea, [tabindex]:not([tabindex="-1"]), [contenteditable="true"]')]
   .filter(el => !el.disabled && el.offsetParent !== null && (el.tabIndex >= 0 || el.isContentEditable))"""
+# The name a screen reader announces for each element, as axe-core computes it (over its own tree).
+ACCESSIBLE_NAMES = """els => { axe.setup(document);
+  try { return els.map(el => axe.commons.text.accessibleTextVirtual(axe.utils.getNodeFromTree(el)).trim()); }
+  finally { axe.teardown(); } }"""
 # How an element looks, in what a focus ring may change; compared focused and not focused.
 LOOK = """el => { const s = getComputedStyle(el);
   return [s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow, s.borderColor, s.backgroundColor]
@@ -138,6 +142,12 @@ def test_the_panel_works_from_the_keyboard_alone(lab, themed_page):
         unfocused = order.evaluate(f"(els, i) => {{ els[i].blur(); return ({LOOK})(els[i]); }}", i)
         order.evaluate("(els, i) => els[i].focus()", i)
         assert focused != unfocused, (i, focused, page.evaluate("() => document.activeElement.outerHTML.slice(0, 200)"))
+    inject(page)  # axe-core's own computation of the name a screen reader announces
+    names = order.evaluate(ACCESSIBLE_NAMES)
+    assert all(names) and len(names) == count, names
+    for param in ("temperature", "top_p"):
+        assert f"set {param}" in names, names  # each toggle says which parameter it sends
+    assert "temperature" in names and "Send" in names, names
     prompt = panel.locator(".widget-textarea textarea").nth(1)
     prompt.focus()
     page.keyboard.type("Why do we standardise variables?")
