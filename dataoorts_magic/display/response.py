@@ -12,8 +12,8 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
-from ..params import format_cost
 from .fences import line_ends
+from .footer import footer_line
 from .provenance import canonical_sha256
 from .styles import footer_html
 
@@ -38,6 +38,14 @@ class Usage:
         except (TypeError, ValueError):
             return None
         return cls(prompt, completion, total)
+
+    def __add__(self, other: Usage) -> Usage:
+        """The usage of two exchanges together (a --schema answer asked again)."""
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.total_tokens + other.total_tokens,
+        )
 
 
 @dataclass
@@ -92,19 +100,15 @@ class LlamaResponse:
 
     def footer(self) -> str:
         """One line: model, prompt -> completion tokens, cost, seconds, flags and warnings."""
-        parts = [self.model]
-        if self.usage is None:
-            parts.append("usage not reported")
-        else:
-            parts.append(f"{self.usage.prompt_tokens} → {self.usage.completion_tokens} tokens")
-        parts.append(format_cost(self.cost))
-        parts.append(f"{self.elapsed:.2f} s")
-        if self.cached:
-            parts.append("cached")
-        if self.offline:
-            parts.append("offline")
-        parts.extend(self.notes)
-        line = " · ".join(parts)
+        line = footer_line(
+            self.model,
+            self.usage,
+            self.cost,
+            elapsed=self.elapsed,
+            cached=self.cached,
+            offline=self.offline,
+            notes=self.notes,
+        )
         if self.truncated:
             line += (
                 f" · ⚠ used all {self.params['max_tokens']} max_tokens: the answer was probably cut off"

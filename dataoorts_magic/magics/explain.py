@@ -168,5 +168,6 @@ class LlamaExplainMagics(TopicMagics):
             return
         prompt = build_prompt(err, read_key(self.llama_session._key))
         with one_line_errors():
-            response = self.llama_session.ask(prompt, {"system": SYSTEM, "format": "markdown"})
+            session = self.llama_session
+            response = session.send(session.request(prompt, {"system": SYSTEM, "format": "markdown"}))
         display(response)

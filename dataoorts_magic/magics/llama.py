@@ -170,28 +170,27 @@ class LlamaMagics(Magics, LlamaSettings):
         if opts.background:
             raise UsageError("-b runs --over or --compare in the background; this cell sends one request: drop -b.")
         with one_line_errors():
-            req = self.llama_session.request(prompt, flags, chat=opts.chat)  # checked: nothing sent yet
-            view = None
-            if schema is not None:
-                response = self._ask_structured(req, schema, opts)
-            else:
-                view = self._live_view(req["settings"], opts)
-                send = functools.partial(self.llama_session.send, req)
+            req = self.llama_session.request(prompt, flags, chat=opts.chat, schema=schema)  # checked: nothing sent yet
+            view = self._live_view(req, opts)
+            send = functools.partial(self.llama_session.send, req)
+            try:
                 if view is None:
                     response = send()
                 else:
                     from ..display.live_answer import watch
 
                     response = watch(send, view)
+            except InvalidAnswerError as err:  # --schema: still no match after asking again
+                self._keep_mismatch(err, opts)
         self._show(response, opts, show=view.finish if view else display)
 
-    def _live_view(self, eff, opts):
+    def _live_view(self, req, opts):
         """The in-place display of --stream (or the stream setting), or None."""
-        if opts.quiet or not eff["stream"]:
+        if opts.quiet or not req.stream:
             return None
         from ..display import live_answer
 
-        return live_answer.LiveAnswer(eff["format"], terminal=live_answer.is_terminal(self.shell))
+        return live_answer.LiveAnswer(req.format, terminal=live_answer.is_terminal(self.shell))
 
     def _schema(self, opts):
         """The cell's ``--schema`` (None without one), read before anything is sent."""
@@ -207,15 +206,6 @@ class LlamaMagics(Magics, LlamaSettings):
 
         with one_line_errors():
             return resolve(opts.schema, self.shell.user_ns)
-
-    def _ask_structured(self, req, schema, opts):
-        """Send a --schema request (validated, asked again once); a mismatch keeps the last answer."""
-        from ..structured import answers as structured
-
-        try:
-            return structured.send(self.llama_session, structured.apply(req, schema))
-        except InvalidAnswerError as err:
-            self._keep_mismatch(err, opts)
 
     def _keep_mismatch(self, err, opts):
         """A --schema answer that still does not match: shown as text and kept in OUT, then the one line."""

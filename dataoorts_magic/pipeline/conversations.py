@@ -10,6 +10,7 @@ plus the role and framing), which errs on the long side for prose and needs no d
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -84,13 +85,7 @@ class Conversation:
             "assistant": response.text,
             "model": response.model,
             "params": dict(response.params),
-            "usage": None
-            if usage is None
-            else {
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
-                "total_tokens": usage.total_tokens,
-            },
+            "usage": None if usage is None else dataclasses.asdict(usage),  # as the display's metadata has it
             "cost": response.cost,
             "elapsed": response.elapsed,
             "cached": response.cached,

@@ -124,8 +124,8 @@ class LlamaSettings(Configurable):
         DEFAULT_RATE_LIMIT,
         min=0,
         max=MAX_RATE_LIMIT,
-        help="requests per minute for the whole session, spread evenly (300 = the platform's published "
-        "limit for text generation); 0 = no client-side cap",
+        help="requests per minute for the whole session, rate_limit/60 starting at once in any second "
+        "(300 = the platform's published limit for text generation); 0 = no cap; offline: not paced",
     ).tag(config=True)
 
     @validate("api_url")
@@ -220,8 +220,9 @@ def parse_assignment(name: str, text: str):
             return False
         raise ValidationError(f"{name}={text!r} is not on or off: use {name}=on or {name}=off.")
     if isinstance(trait, Enum):
-        if low not in trait.values:
-            raise ValidationError(f"{name}={text!r} is not allowed: use one of {', '.join(trait.values)}.")
+        allowed = tuple(trait.values or ())
+        if low not in allowed:
+            raise ValidationError(f"{name}={text!r} is not allowed: use one of {', '.join(allowed)}.")
         return low
     if isinstance(trait, (Int, Float)):
         try:

@@ -597,6 +597,7 @@ def test_serve_arguments():
             parser.parse_args(bad)
 
 
+@pytest.mark.usefixtures("default_sigint")  # the server it starts inherits how SIGINT is handled
 def test_serve_runs_in_the_foreground_until_ctrl_c(http):
     secret = "sekrit-key-9"
     proc = subprocess.Popen(
