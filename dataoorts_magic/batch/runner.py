@@ -236,10 +236,11 @@ def gather(
 
 
 def _counts(results: list) -> tuple[int, int]:
-    """(done, failed) among results so far (None = not done yet); an item not sent, or whose answer was
-    abandoned, is neither: "failed" is for a request that was sent and failed on its own."""
-    done = [r for r in results if r is not None and not never_sent(r)]
-    return len(done), sum(failed(r) and not isinstance(r, NotSent) for r in done)
+    """(done, failed) among results so far (None = not done yet): done is answered or failed on its own;
+    an item not sent, or whose answer was abandoned, is neither ("failed" is for a request that was sent
+    and failed on its own; how many were sent and not sent is ``sent_line``'s)."""
+    done = [r for r in results if r is not None and not isinstance(r, NotSent)]
+    return len(done), sum(failed(r) for r in done)
 
 
 def sent_line(results: list) -> str:

@@ -30,14 +30,21 @@ def seconds(value: float) -> str:
 
 
 def status_line(
-    done: int, total: int, failed: int, elapsed: float, waiting: float = 0.0, concurrency: tuple | None = None
+    done: int,
+    total: int,
+    failed: int,
+    elapsed: float,
+    waiting: float = 0.0,
+    concurrency: tuple | None = None,
+    ended: bool = False,
 ) -> str:
-    """``7/10 · 1 failed · 3.2 s · ETA 1.4 s · concurrency 4/8 · waiting 1.0 s: rate limited``."""
+    """``7/10 · 1 failed · 3.2 s · ETA 1.4 s · concurrency 4/8 · waiting 1.0 s: rate limited``
+    (no ETA once the run has ended, even short of its total: it was stopped)."""
     parts = [f"{done}/{total}"]
     if failed:
         parts.append(f"{failed} failed")
     parts.append(seconds(elapsed))
-    if 0 < done < total:
+    if 0 < done < total and not ended:
         parts.append(f"ETA {seconds(elapsed / done * (total - done))}")
     if concurrency is not None:
         parts.append(f"concurrency {concurrency[0]}/{concurrency[1]}")
@@ -103,7 +110,7 @@ class TextProgress(Progress):
             self._write(done, failed, waiting=waiting, concurrency=concurrency)
 
     def finish(self, done: int, failed: int, note: str = "") -> None:
-        self._write(done, failed, end="\n", note=note)
+        self._write(done, failed, end="\n", note=note, ended=True)
 
 
 class LineProgress(Progress):
@@ -141,7 +148,7 @@ class LineProgress(Progress):
             self._draw(done, failed, waiting=waiting, concurrency=concurrency)
 
     def finish(self, done: int, failed: int, note: str = "") -> None:
-        self.line = status_line(done, self.total, failed, self.elapsed()) + (f" · {note}" if note else "")
+        self.line = status_line(done, self.total, failed, self.elapsed(), ended=True) + (f" · {note}" if note else "")
         self.handle.update(ProgressLine(done, self.total, self.line))
 
     def _status(self, done: int, failed: int, **state) -> str:
