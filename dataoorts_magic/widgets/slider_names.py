@@ -16,26 +16,23 @@ from __future__ import annotations
 SCRIPT = """(() => {
   if (window.__dataoortsSliderNames) return;
   window.__dataoortsSliderNames = true;
-  const name = () => document.querySelectorAll('.dataoorts-panel .widget-slider').forEach((slider) => {
-    const label = slider.querySelector(':scope > .widget-label');
-    const text = label ? label.textContent.trim() : '';
-    if (!text) return;
-    slider.querySelectorAll('.noUi-handle').forEach((handle) => {
-      if (handle.getAttribute('aria-label') !== text) handle.setAttribute('aria-label', text);
+  const named = (el, text) => {
+    if (el && text && el.getAttribute('aria-label') !== text) el.setAttribute('aria-label', text);
+  };
+  const name = () => {
+    document.querySelectorAll('.dataoorts-panel .widget-slider').forEach((slider) => {
+      const label = slider.querySelector(':scope > .widget-label');
+      const text = label ? label.textContent.trim() : '';
+      slider.querySelectorAll('.noUi-handle').forEach((handle) => named(handle, text));
+      const readout = slider.querySelector('.widget-readout');  // its typed-in value, reached with Tab too
+      if (readout && text) { named(readout, `${text} value`); readout.setAttribute('role', 'textbox'); }
     });
-    const readout = slider.querySelector('.widget-readout');  // its typed-in value, reached with Tab too
-    if (readout && readout.getAttribute('aria-label') !== `${text} value`) {
-      readout.setAttribute('aria-label', `${text} value`);
-      readout.setAttribute('role', 'textbox');
-    }
-  });
-  // each parameter's "set" toggle: "set temperature", not eight checkboxes all called "set"
-  document.querySelectorAll('.dataoorts-panel .widget-hbox').forEach((row) => {
-    const box = row.querySelector(':scope > .widget-checkbox input');
-    const label = row.querySelector(':scope > :not(.widget-checkbox) > .widget-label');
-    const text = label ? `set ${label.textContent.trim()}` : '';
-    if (box && text && box.getAttribute('aria-label') !== text) box.setAttribute('aria-label', text);
-  });
+    // each parameter's "set" toggle: "set temperature", not eight checkboxes all called "set"
+    document.querySelectorAll('.dataoorts-panel .widget-hbox').forEach((row) => {
+      const label = row.querySelector(':scope > :not(.widget-checkbox) > .widget-label');
+      if (label) named(row.querySelector(':scope > .widget-checkbox input'), `set ${label.textContent.trim()}`);
+    });
+  };
   name();
   new MutationObserver(name).observe(document.body, {childList: true, subtree: true});
 })();"""

@@ -146,7 +146,7 @@ def test_the_panel_works_from_the_keyboard_alone(lab, themed_page):
     names = order.evaluate(ACCESSIBLE_NAMES)
     assert all(names) and len(names) == count, names
     for param in ("temperature", "top_p"):
-        assert f"set {param}" in names, names  # each toggle says which parameter it sends
+        assert f"set {param}" in names, json.dumps(names)  # each toggle says which parameter it sends
     assert "temperature" in names and "Send" in names, names
     prompt = panel.locator(".widget-textarea textarea").nth(1)
     prompt.focus()
