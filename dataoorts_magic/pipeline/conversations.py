@@ -10,7 +10,6 @@ plus the role and framing), which errs on the long side for prose and needs no d
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import threading
 import time
@@ -79,13 +78,15 @@ class Conversation:
 
     def add(self, user: str, response, system: str | None = None, dropped: int = 0) -> dict:
         """Record a successful turn (and the system prompt it was sent with); returns the turn."""
+        from dataclasses import asdict  # a Usage: its module is loaded by now
+
         usage = response.usage
         turn = {
             "user": user,
             "assistant": response.text,
             "model": response.model,
             "params": dict(response.params),
-            "usage": None if usage is None else dataclasses.asdict(usage),  # as the display's metadata has it
+            "usage": None if usage is None else asdict(usage),  # as the display's metadata has it
             "cost": response.cost,
             "elapsed": response.elapsed,
             "cached": response.cached,

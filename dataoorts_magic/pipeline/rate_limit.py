@@ -98,7 +98,8 @@ class RateLimiter:
         the ones behind it move up.
         """
         began = self.clock()
-        self._wait_until(not_before, check)
+        if not_before > began:
+            self._wait_until(not_before, check)
         ticket = object()
         with self._cond:
             self._queue.append(ticket)

@@ -31,7 +31,7 @@ from ..params import PARAMS, format_cost, models
 from ..pipeline.budget import Spending
 from ..prompting.prompt_text import cell_prompt
 from ..store.tally import ModelTally
-from . import layout, slider_names
+from . import layout, panel_context, slider_names
 from .cell_code import cell_code
 from .front_end_check import require_front_end
 from .param_controls import ParamControl
@@ -109,6 +109,13 @@ class LlamaPanel(W.VBox):
             layout=W.Layout(width="auto", margin=f"0 0 0 {layout.GAP}"),
             tooltip=f'send earlier turns (conversation "{CHAT}", as %%llama -c {CHAT})',
         )
+        self.context_toggle = W.Checkbox(
+            False,
+            description="Include my last cells",
+            indent=False,
+            layout=W.Layout(width="auto", margin=f"0 0 0 {layout.GAP}"),
+            tooltip="send the last cells run (the context_cells setting) before the prompt, as %%llama -x",
+        )
         self.new_chat_button = W.Button(
             description="New chat", tooltip="forget the conversation and clear the transcript"
         )
@@ -121,7 +128,9 @@ class LlamaPanel(W.VBox):
         self.code_note = W.HTML("")
         self.code_box = W.Textarea("", description="cell", style=layout.LABEL, layout=layout.wide(height="7em"))
         self.code_area = W.VBox([self.code_note, self.code_box], layout=W.Layout(display="none"))
-        buttons = layout.button_row([self.send_button, self.keep_toggle], [self.new_chat_button, self.copy_button])
+        buttons = layout.button_row(
+            [self.send_button, self.keep_toggle, self.context_toggle], [self.new_chat_button, self.copy_button]
+        )
         self.children = [  # the newest answer first, right under Send (transcript.newest_first)
             self.model_select,
             self.system_box,
@@ -172,6 +181,7 @@ class LlamaPanel(W.VBox):
             req.settings["system"],
             req.params,
             chat=CHAT if self.keep_toggle.value else None,
+            context=panel_context.context_cells(self.session) if self.context_toggle.value else None,
             fmt=None if self.session.effective()["format"] == "markdown" else "markdown",
         )
 
@@ -185,10 +195,13 @@ class LlamaPanel(W.VBox):
                 self._show_error("The prompt is empty: type it in the Prompt box.")
                 return
             flags, keep = self.flags(), self.keep_toggle.value
-            self._show_error(None)
+            sent, note = prompt, None
+            if self.context_toggle.value and self.shell is not None:  # read on the main thread, as cells are
+                sent, note = panel_context.with_last_cells(self.session, self.shell, prompt, flags)
+            self._show_error(note)
             self._set_busy(True)
             worker = threading.Thread(
-                target=self._work, args=(prompt, flags, keep), name="dataoorts-panel", daemon=True
+                target=self._work, args=(prompt, flags, keep, sent), name="dataoorts-panel", daemon=True
             )
             worker.start()
         except Exception as err:
@@ -235,12 +248,14 @@ class LlamaPanel(W.VBox):
             self._show_error(one_line(err))
 
     # --- the worker thread: traits and append_display_data only -----------------------------
-    def _work(self, prompt: str, flags: dict, keep: bool) -> None:
+    def _work(self, prompt: str, flags: dict, keep: bool, sent: str | None = None) -> None:
         started, done = time.monotonic(), threading.Event()
         ticker = threading.Thread(target=self._tick, args=(started, done), daemon=True)
         ticker.start()
         try:
-            response = self.session.send(self.session.request(prompt, flags, chat=CHAT if keep else None))
+            req = self.session.request(sent or prompt, flags, chat=CHAT if keep else None)
+            req = req._replace(prompt=prompt)  # the conversation keeps the prompt: the cells go with this turn only
+            response = self.session.send(req)
             self.turns = [*self.turns, (prompt, response)]
             self.saved_turns = [*self.saved_turns, (prompt, response)]
             self._count(response)

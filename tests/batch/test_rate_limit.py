@@ -92,7 +92,13 @@ def test_rate_limit_waits_do_not_use_up_max_retries_in_a_batch(ip, scripted):
 
 
 def test_every_worker_waits_out_retry_after(ip, scripted):
-    scripted.script(fail(429, 3040, "slow down", headers={"Retry-After": "1"}), *[ok(f"a{i}") for i in range(6)])
+    # The request in flight beside the refused one is answered a little later, so its worker moves
+    # on only after the refusal has reached the client (a loaded machine could reorder them).
+    in_flight = ok("a0")
+    in_flight.delay = 0.5
+    scripted.script(
+        fail(429, 3040, "slow down", headers={"Retry-After": "1"}), in_flight, *[ok(f"a{i}") for i in range(1, 6)]
+    )
     ip.user_ns["xs"] = [f"x{i}" for i in range(6)]
     run(ip, "%llama_config rate_limit=0")
     result, _ = run(ip, "%%llama --over xs -j 2 -q -o out\nAbout {item}")
@@ -208,17 +214,21 @@ def test_a_burst_up_to_the_window_starts_at_once_and_the_next_waits_for_the_wind
 
 def test_turns_are_first_come_first_served():
     limiter = rate_limit.RateLimiter()
-    limiter.acquire(60)  # one a second: the others queue
-    order, threads = [], []
+    limiter.hold(0.5)  # everyone queues until the hold is over
+    starts, threads = {}, []
+
+    def ask(i):
+        began = limiter.clock()
+        starts[i] = began + limiter.acquire(600)  # when its turn came (taken under the limiter's lock)
+
     for i in range(3):
-        thread = threading.Thread(target=lambda i=i: (limiter.acquire(600), order.append(i)))
-        threads.append(thread)
-        thread.start()
-        while len(limiter._queue) < i + 1 and not order:  # each asks after the one before it
+        threads.append(threading.Thread(target=ask, args=(i,)))
+        threads[-1].start()
+        while len(limiter._queue) < i + 1:  # each asks after the one before it is in the queue
             time.sleep(0.001)
     for thread in threads:
         thread.join()
-    assert order == [0, 1, 2]
+    assert sorted(starts, key=starts.get) == [0, 1, 2]
 
 
 def test_a_refusal_holds_every_request_of_the_session():

@@ -26,8 +26,8 @@ def sent_prompts(server) -> list[str]:
         ("%llama -max-tokens=20 Hi", "'-max-tokens'", "did you mean --max-tokens?"),
         ("%%llama -temp 0.2\nHi", "'-temp'", "did you mean --temperature?"),
         ("%%llama -system terse\nHi", "'-system'", "did you mean --system?"),
-        ("%llama -x Hi", "'-x'", "see %llama? for the options"),
-        ("%%llama -x\nHi", "'-x'", "see %%llama? for the options"),
+        ("%llama -z Hi", "'-z'", "see %llama? for the options"),
+        ("%%llama -z\nHi", "'-z'", "see %%llama? for the options"),
     ],
 )
 def test_an_unknown_option_is_one_line_naming_it_and_the_closest_flag(ip, online, source, named, suggestion):
@@ -41,7 +41,7 @@ def test_an_unknown_option_is_one_line_naming_it_and_the_closest_flag(ip, online
 
 
 def test_the_line_message_says_how_to_send_a_prompt_that_starts_with_a_dash(ip, online):
-    _, cap = run(ip, "%llama -x marks the spot")
+    _, cap = run(ip, "%llama -z marks the spot")
     assert "put the prompt in the cell body" not in cap.stderr
     assert "goes after --" in cap.stderr
     result, cap = run(ip, "%llama -n 20 -- -x marks the spot")

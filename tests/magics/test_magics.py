@@ -432,8 +432,9 @@ def test_unload_and_reload_leave_one_registration(ip, online):
     ip.run_line_magic("reload_ext", "dataoorts_magic")
     for cls in TOPIC_CLASSES:
         assert sum(type(c).__name__ == cls for c in ip.configurables) == 1
-    recorders = [cb for cb in ip.events.callbacks["post_run_cell"] if "ErrorRecorder" in repr(cb)]
-    assert len(recorders) == 1  # %llama_explain's listener is not added twice
+    for event in ("pre_run_cell", "post_run_cell"):
+        recorders = [cb for cb in ip.events.callbacks[event] if "CellRecord" in repr(cb)]
+        assert len(recorders) == 1  # the listener of %llama_explain and {Err[n]} is not added twice
     fixes = [t for t in ip.input_transformers_cleanup if getattr(t, "__name__", "") == "keep_question_marks"]
     assert len(fixes) == 1  # the "%llama ...?" input fix is not added twice
     result, _ = run(ip, "%%llama\nHi")
