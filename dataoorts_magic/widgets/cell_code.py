@@ -1,4 +1,4 @@
-"""The ``%%llama`` cell that sends a given request: the text behind the panel's "Copy as %%llama".
+"""The ``%%llama`` cell that sends a given request: the text behind the panel's "Show as %%llama cell".
 
 Pure text, no IPython. Options: ``-m`` when the model is not the default one, ``-s`` with
 the system prompt, one ``--flag value`` per parameter that is sent (max_tokens only when it

@@ -469,8 +469,8 @@ def check_panel_layout(panel) -> None:
     assert all(t["width"] > boxes["panel"]["width"] / 2 for t in boxes["tracks"]), boxes["tracks"]
     assert boxes["seedSet"]["left"] - boxes["seed"]["right"] >= 8, (boxes["seed"], boxes["seedSet"])
     buttons = boxes["buttons"]
-    assert abs(buttons["Copy as %%llama"]["right"] - boxes["select"]["right"]) <= 4, buttons
-    assert 0 <= buttons["Copy as %%llama"]["left"] - buttons["New chat"]["right"] <= 8, buttons
+    assert abs(buttons["Show as %%llama cell"]["right"] - boxes["select"]["right"]) <= 4, buttons
+    assert 0 <= buttons["Show as %%llama cell"]["left"] - buttons["New chat"]["right"] <= 8, buttons
     assert buttons["New chat"]["left"] > boxes["panel"]["left"] + boxes["panel"]["width"] / 2, buttons
 
 

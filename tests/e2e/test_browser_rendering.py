@@ -33,8 +33,6 @@ from support.lab_page import (
 )
 from support.lab_server import running_lab
 
-pytestmark = pytest.mark.slow  # JupyterLab in Chromium: seconds per test
-
 THEME_PLUGIN = "@jupyterlab/apputils-extension:themes"
 BLOCKS = "h1,h2,h3,h4,h5,h6,p,ul,ol,li,table,tr,th,td,pre,blockquote"
 # notebook -> its %%llama cell whose answer we put beside JupyterLab's own Markdown rendering of its text
@@ -160,7 +158,7 @@ def run_notebook(page, lab, name: str, theme: str) -> None:
     open_notebook(page, lab, name, f"{Path(name).stem}-{theme}-{secrets.token_hex(4)}")
     page.wait_for_function("(theme) => document.body.dataset.jpThemeName === theme", arg=f"JupyterLab {theme.title()}")
     run_all(page)
-    wait_until_cells_ran(page, code_cells(lab.root_dir / name))  # -f code adds a cell, not run
+    wait_until_cells_ran(page, code_cells(lab.root_dir / name))  # -f code adds a cell below, not run
 
 
 def answer_cell(page):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -213,7 +214,11 @@ def test_format_json_parses_the_answer(ip, online):
     _, cap = run(ip, "%%llama -f json -o obj\nGive me JSON about cats")
     obj = ip.user_ns["obj"]
     assert isinstance(obj, dict) and obj
-    assert cap.outputs[0].data["application/json"] == obj
+    data = cap.outputs[0].data
+    # highlighted JSON with the footer, never a bare JSON tree that JupyterLab would prefer (INTERFACE 3)
+    assert "application/json" not in data
+    assert "codehilite" in data["text/html"] and "dataoorts-footer" in data["text/html"]
+    assert json.loads(data["text/plain"].split("\n\n-- ")[0]) == obj
 
 
 def test_format_json_failure_keeps_the_answer(ip, online):
