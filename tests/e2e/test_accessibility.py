@@ -23,6 +23,8 @@ from support.axe import inject, serious, violations
 from support.lab_page import REPO, chromium, open_notebook, run_all, screenshot, wait_until_ran
 from support.lab_server import running_lab
 
+pytestmark = pytest.mark.slow  # JupyterLab in Chromium: seconds per test
+
 THEME_PLUGIN = "@jupyterlab/apputils-extension:themes"
 CELLS = [
     ("setup", "%load_ext dataoorts_magic\n%llama_config --offline"),

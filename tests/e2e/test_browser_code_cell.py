@@ -15,6 +15,8 @@ import pytest
 from support.lab_page import REPO, chromium, open_notebook, run_all, screenshot, set_theme, wait_until_ran
 from support.lab_server import running_lab
 
+pytestmark = pytest.mark.slow  # JupyterLab in Chromium: seconds per test
+
 NOTEBOOK = "code_cell.ipynb"
 CELLS = [
     "%load_ext dataoorts_magic\n%llama_config --offline",

@@ -33,6 +33,8 @@ from support.lab_page import (
 )
 from support.lab_server import running_lab
 
+pytestmark = pytest.mark.slow  # JupyterLab in Chromium: seconds per test
+
 THEME_PLUGIN = "@jupyterlab/apputils-extension:themes"
 BLOCKS = "h1,h2,h3,h4,h5,h6,p,ul,ol,li,table,tr,th,td,pre,blockquote"
 # notebook -> its %%llama cell whose answer we put beside JupyterLab's own Markdown rendering of its text

@@ -25,6 +25,8 @@ import pytest
 from support.lab_page import REPO, chromium, open_notebook, run_all, save, screenshot, set_theme, wait_until_ran
 from support.lab_server import running_lab
 
+pytestmark = pytest.mark.slow  # JupyterLab in Chromium: seconds per test
+
 LONG = (
     "result = fit_model(training_data, temperature=0.2, fourth_argument=4, learning_rate=0.001, "
     "max_iterations=10_000, callbacks=[early_stopping, checkpoint], verbose=True)"
