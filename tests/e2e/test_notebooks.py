@@ -228,7 +228,9 @@ def test_teaching_parameters_asks_about_a_failing_cell_and_proposes_a_fix(execut
     # {Err[-1]} in nbclient: the error of the cell above, as %llama_explain sends it; the echo shows it
     (why,) = cell_outputs(nb, "%%llama\nWhy did my cell fail?")
     echo = plain(why)
-    asked = "**You asked:**\n\n> Why did my cell fail? Answer in two sentences.\n>\n> Traceback (most recent call last):"
+    asked = (
+        "**You asked:**\n\n> Why did my cell fail? Answer in two sentences.\n>\n> Traceback (most recent call last):"
+    )
     assert asked in echo  # the echo quotes a prompt of many lines line by line
     assert f">   Cell In[{n}], line 2, in <module>" in echo and "> KeyError: 'moon'" in echo
     # -x 2 -f code: the fix's code block, highlighted, with the footer (the new cell is the browser test's)
