@@ -6,6 +6,7 @@ file forward in one transaction (a newer one is refused, naming the fix). Standa
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 from ..errors import LogError
@@ -121,6 +122,9 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # A full disk (or a write error) may already have ended the transaction: the ROLLBACK's own
+        # "no transaction is active" must not hide the real cause, which is raised.
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
         raise
     return found
