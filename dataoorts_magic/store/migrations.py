@@ -11,7 +11,7 @@ import sqlite3
 
 from ..errors import LogError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # MIGRATIONS[n] brings a file from version n - 1 to n; a new version appends one entry.
 MIGRATIONS = {
@@ -81,6 +81,9 @@ MIGRATIONS = {
             status TEXT NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS batch_runs_key ON batch_runs (batch_key, id)",
     ),
+    # 3: who runs a batch ("host|pid|process start"), so another kernel does not resume a run that is
+    # still in progress (store/resume.py). Runs written before have none and resume as before.
+    3: ("ALTER TABLE batch_runs ADD COLUMN owner TEXT",),
 }
 COLUMNS = (
     "time",
