@@ -65,17 +65,18 @@ class Transcript:
         return "\n".join(lines)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from .render import escape_text, to_html
+        from .render import to_html
+        from .styles import text_html  # escaped and defanged, as answers are (MathJax typesets this HTML)
 
         conv = self.conversation
         parts = [f"<strong>{html.escape(_summary(conv))}</strong>"]
         if conv.system:
-            parts.append(f"<div><em>System:</em> {escape_text(conv.system)}</div>")
+            parts.append(f"<div><em>System:</em> {text_html(conv.system)}</div>")
         for i, turn in enumerate(conv.turns, 1):
             parts.append(
                 f'<div class="dataoorts-turn" style="margin-top:.8em">'
                 f"<div><strong>[{i}] You</strong></div>"
-                f'<pre style="white-space:pre-wrap">{escape_text(turn["user"])}</pre>'
+                f'<pre style="white-space:pre-wrap">{text_html(turn["user"])}</pre>'
                 f"<div><strong>[{i}] Llama</strong></div>{to_html(turn['assistant'])}"
                 f"{footer_html(turn_footer(turn))}</div>"
             )
