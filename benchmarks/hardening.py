@@ -66,13 +66,14 @@ def client_answers():
         ("50 MB answer", Answer(200, big), False),
         ("stream with one 50 MB event", Answer(200, event, "text/event-stream"), True),
     ]
-    with ScriptedServer() as server, DataoortsClient(server.url, max_retries=0) as client:
+    with ScriptedServer() as server, DataoortsClient(server.url) as client:
         for name, reply, stream in cases:
             server.script(reply)
 
             def ask(stream=stream):
                 try:
-                    client.chat("m", [{"role": "user", "content": "Hi"}], {}, api_key="sk-bench", stream=stream)
+                    hi = [{"role": "user", "content": "Hi"}]
+                    client.exchange_once("m", hi, {}, api_key="sk-bench", stream=stream)
                 except errors.LlamaError as err:
                     return str(err).split(";")[0]
                 return "answered (not capped!)"

@@ -1,9 +1,11 @@
 """``dataoorts_magic.ask`` and ``ask_each``: the magics' pipeline for code outside a cell.
 
 The package ``__init__`` holds the documented signatures and imports this module on the first
-call. The work is the magics' own: ``LlamaSession.request`` checks the arguments (nothing is
-sent on a bad one), ``pipeline.structured`` does ``schema=``, ``over.prepare`` / ``over.run``
-do the items. Bad arguments raise the package's ``LlamaError`` kinds, with the line the magics show.
+call. The work is the magics' own: ``LlamaSession.request`` builds the checked request (nothing
+is sent on a bad argument) and ``LlamaSession.send`` sends it (``schema=`` included);
+``over.prepare`` / ``over.run`` do the items. Bad arguments raise the package's ``LlamaError``
+kinds: the magics' line for what both share (a parameter out of range), in Python's words for the
+batch (``items=``, ``concurrency=``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from .display.progress import Progress
 from .errors import ValidationError
 from .params import PARAMS, coerce
 from .pipeline.current_session import current_session
-from .structured import answers as structured
 from .structured.schema import from_value
 
 
@@ -39,10 +40,7 @@ def ask(prompt, *, system=None, model=None, chat=None, schema=None, **params):
     session = current_session()
     flags = _flags(system, model, params)
     compiled = from_value(schema) if schema is not None else None
-    req = session.request(_text(prompt, "ask"), flags, chat=chat)
-    if compiled is not None:
-        structured.apply(req, compiled)
-    return structured.send(session, req)
+    return session.send(session.request(_text(prompt, "ask"), flags, chat=chat, schema=compiled))
 
 
 def ask_each(items, prompt, *, concurrency=None, system=None, model=None, chat=None, schema=None, **params):
@@ -53,8 +51,11 @@ def ask_each(items, prompt, *, concurrency=None, system=None, model=None, chat=N
     compiled = from_value(schema) if schema is not None else None
     if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int)):
         raise ValidationError(f"concurrency={concurrency!r} is not a whole number: give e.g. concurrency=4.")
-    jobs = over.check_concurrency(concurrency if concurrency is not None else session.effective()["concurrency"])
-    batch = over.prepare(session, _text(prompt, "ask_each"), flags, "items", {"items": items}, schema=compiled)
+    jobs = over.check_concurrency(
+        concurrency if concurrency is not None else session.effective()["concurrency"], over.PYTHON_VOICE
+    )
+    text = _text(prompt, "ask_each")
+    batch = over.prepare(session, text, flags, "items", {"items": items}, schema=compiled, voice=over.PYTHON_VOICE)
     result = over.run(session, batch, jobs, Progress())
     if result.interrupted:
         raise KeyboardInterrupt

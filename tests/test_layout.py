@@ -144,7 +144,7 @@ def test_every_module_sits_in_a_known_place():
         (["prompting", "interpolate"], ["display", "render"], False),  # same rank
         (["pipeline", "session"], ["structured", "answers"], True),
         (["widgets", "panel"], ["magics", "line_parser"], False),  # the import issue #10 removed
-        (["magics", "tools"], ["widgets", "panel"], True),
+        (["magics", "panel_magic"], ["widgets", "panel"], True),
         (["params"], ["errors"], True),
         (["errors"], ["client", "chat_client"], False),
         (["batch", "over"], ["python_api"], False),

@@ -111,6 +111,52 @@ def test_the_python_api_says_the_same_line_as_the_magic(ip, scripted, tmp_path):
     assert str(caught.value) == message and scripted.requests == []
 
 
+def _broken_reader():
+    yield "first"
+    raise OSError("disk gone")
+
+
+PYTHON_WORDS = {
+    "a string": (
+        lambda: dataoorts_magic.ask_each("abc", "Say {item}"),
+        "ask_each(): items is a str, not a batch (a string would be split into characters). "
+        "Put the texts in a list: items=['first', 'second'].",
+    ),
+    "not iterable": (
+        lambda: dataoorts_magic.ask_each(42, "Say {item}"),
+        "ask_each(): items is a int, which cannot be iterated: give a list, tuple, pandas Series or DataFrame.",
+    ),
+    "raises while read": (
+        lambda: dataoorts_magic.ask_each(_broken_reader(), "Say {item}"),
+        "ask_each(): reading item 1 of items raised OSError: disk gone; nothing was sent. "
+        "Fix it (or build a list first) and call ask_each again.",
+    ),
+    "no {item}": (
+        lambda: dataoorts_magic.ask_each(["a", "b"], "Say hi"),
+        "The prompt does not use {item}, so every request of ask_each() would be the same: "
+        "put {item} where each value should go.",
+    ),
+    "too many": (
+        lambda: dataoorts_magic.ask_each(["a"], "{item}", concurrency=100),
+        "concurrency=100 is out of range: use 1 to 64 requests in flight.",
+    ),
+    "too few": (
+        lambda: dataoorts_magic.ask_each(["a"], "{item}", concurrency=0),
+        "concurrency=0 is out of range: use 1 to 64 requests in flight.",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", PYTHON_WORDS)
+def test_ask_each_errors_speak_of_its_arguments_not_the_magics_flags(ip, scripted, case):
+    call, line = PYTHON_WORDS[case]
+    with pytest.raises(dataoorts_magic.LlamaError) as caught:
+        call()
+    assert str(caught.value) == line
+    assert "--over" not in line and "-j" not in line
+    assert scripted.requests == []
+
+
 def test_no_key_in_a_plain_process_raises_before_sending(tmp_path):
     seen = plain_python(
         """

@@ -1,7 +1,7 @@
 """Send many prepared requests a few at a time and keep every outcome in input order.
 
-Used by ``--over`` and ``--compare``. Requests go through the caller's ``send`` (the
-session's, so budget, cache and log apply to each) on a small thread pool; the kernel's
+Used by ``--over`` and ``--compare``. Requests go through ``LlamaSession.send`` (so budget,
+cache, rate limit, retries and log apply to each) on a small thread pool; the kernel's
 main thread only waits, records outcomes and moves the progress bar. A failed request
 keeps its error and the others go on, except for failures every other request would
 repeat (no key, authentication, quota, no such model): then nothing more is sent. (A
@@ -11,7 +11,7 @@ abandoned, and the outcomes that had arrived are kept. A cancel (``--background`
 ``.cancel()``) stops sending too, but lets the requests in flight finish and keeps them.
 
 The session's rate limiter paces every request; a refusal for the rate limit also halves the
-batch's requests in flight (:mod:`.aimd`), and the progress bar shows the wait and the
+batch's requests in flight (:mod:`.adaptive_concurrency`), and the progress bar shows the wait and the
 current concurrency. Each request hands ``send`` a :class:`Control` for that.
 """
 
@@ -32,6 +32,7 @@ from ..errors import (
     RateLimitStalledError,
 )
 from ..pipeline.rate_limit import Withdrawn
+from ..pipeline.request import Request
 from .adaptive_concurrency import AdaptiveConcurrency
 
 POLL_SECONDS = 0.1  # the main thread wakes at least this often, so an interrupt lands at once
@@ -52,6 +53,15 @@ class NotSent(Withdrawn):
     """The place of a request that was not sent, or whose answer was abandoned."""
 
     what = "Not sent"
+
+
+class NoAnswer(NotSent):
+    """A request that was sent, but whose answer the stopped run abandoned (it is not "not sent")."""
+
+
+def never_sent(result) -> bool:
+    """An item the run stopped before sending: counted as "not sent", never as "failed"."""
+    return isinstance(result, NotSent) and not isinstance(result, NoAnswer)
 
 
 @dataclass
@@ -86,11 +96,9 @@ class Control:
 
     def check(self) -> None:
         if self.stopped():
-            raise NotSent(
-                "No answer: the run stopped while this request waited to be sent again"
-                if self.started
-                else "Not sent: the run had stopped"
-            )
+            if self.started:
+                raise NoAnswer("No answer: the run stopped while this request waited to be sent again")
+            raise NotSent("Not sent: the run had stopped")
 
     def before_attempt(self) -> None:
         self.check()
@@ -143,7 +151,7 @@ def gather(
     into: list | None = None,
     cancel: threading.Event | None = None,
 ) -> Outcome:
-    """Call ``send(request, control=...)`` for each request (a dict), ``concurrency`` at a time.
+    """Call ``send(request, control=...)`` (``LlamaSession.send``) for each :class:`Request`, ``concurrency`` at a time.
 
     Anything else in ``requests`` is already an outcome and is kept: an exception (a request that
     could not be built) or an answer (reused from the log). A failure of a kind in ``stop_on``
@@ -159,7 +167,7 @@ def gather(
         return halt.is_set() or cancel.is_set()
 
     gate = AdaptiveConcurrency(concurrency, clock)
-    todo = [i for i, r in enumerate(requests) if isinstance(r, dict)]
+    todo = [i for i, r in enumerate(requests) if isinstance(r, Request)]
     controls = {i: Control(gate, stopped) for i in todo}
 
     def task(i):
@@ -173,7 +181,7 @@ def gather(
             raise
 
     results = into if into is not None else []
-    results[:] = [None if isinstance(r, dict) else r for r in requests]
+    results[:] = [None if isinstance(r, Request) else r for r in requests]
     started = clock()
     progress.start(len(requests))
     pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(todo))), thread_name_prefix="dataoorts")
@@ -214,19 +222,31 @@ def gather(
             results[i] = _outcome(future)  # arrived while we were being interrupted: keep it
         if results[i] is None or isinstance(results[i], NotSent):
             in_flight = controls[i].started  # sent at least once, no answer kept
-            results[i] = NotSent(
-                f"No answer: {reason} while this request was in flight" if in_flight else f"Not sent: {reason}"
+            results[i] = (
+                NoAnswer(f"No answer: {reason} while this request was in flight")
+                if in_flight
+                else NotSent(f"Not sent: {reason}")
             )
     note = "interrupted" if interrupted else "cancelled" if cancelled else "stopped" if stopped_by is not None else ""
+    if note:
+        note += " · " + sent_line(results)
     progress.finish(*_counts(results), note=note)
     sent = sum(c.started for c in controls.values())
     return Outcome(results, clock() - started, interrupted, stopped_by, cancelled, sent, gate.refusals)
 
 
 def _counts(results: list) -> tuple[int, int]:
-    """(done, failed) among results so far (None = not done yet)."""
-    done = [r for r in results if r is not None]
+    """(done, failed) among results so far (None = not done yet): done is answered or failed on its own;
+    an item not sent, or whose answer was abandoned, is neither ("failed" is for a request that was sent
+    and failed on its own; how many were sent and not sent is ``sent_line``'s)."""
+    done = [r for r in results if r is not None and not isinstance(r, NotSent)]
     return len(done), sum(failed(r) for r in done)
+
+
+def sent_line(results: list) -> str:
+    """``46 of 150 sent, 104 not sent``: how far a stopped run got (INTERFACE section 5)."""
+    unsent = sum(never_sent(r) for r in results)
+    return f"{len(results) - unsent} of {len(results)} sent, {unsent} not sent"
 
 
 def verdict(run, noun: str, out: str | None) -> str | None:

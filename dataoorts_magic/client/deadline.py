@@ -100,6 +100,9 @@ class _Watchdog:
     """One daemon thread that fires deadlines in time order (started at the first one)."""
 
     def __init__(self):
+        self._reset()
+
+    def _reset(self) -> None:
         self._heap: list = []
         self._order = itertools.count()
         self._wake = threading.Condition()
@@ -135,7 +138,7 @@ class _Watchdog:
             deadline.fire()
 
     def _forked(self) -> None:
-        self.__init__()  # the thread did not survive the fork
+        self._reset()  # the thread did not survive the fork
 
 
 _watchdog = _Watchdog()

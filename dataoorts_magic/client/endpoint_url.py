@@ -22,7 +22,8 @@ def is_loopback(host: str | None) -> bool:
         ip = ipaddress.ip_address(host)
     except ValueError:
         return False
-    return ip.is_loopback or bool(getattr(ip, "ipv4_mapped", None) and ip.ipv4_mapped.is_loopback)
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is loopback too
+    return ip.is_loopback or bool(mapped is not None and mapped.is_loopback)
 
 
 def url_problem(url: str) -> str | None:

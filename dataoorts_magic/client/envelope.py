@@ -90,10 +90,10 @@ def _body_problem(content: bytes, content_type: str) -> str:
     return f"not JSON: {head[:100]}"
 
 
-def parse_json(content: bytes):
+def parse_json(content: bytes | bytearray | str):
     """JSON from bytes; a few invalid UTF-8 bytes are replaced (U+FFFD), not fatal. ValueError if not JSON."""
     if isinstance(content, (bytes, bytearray)):
-        content = bytes(content).decode(json.detect_encoding(content), "replace")
+        return json.loads(bytes(content).decode(json.detect_encoding(content), "replace"))
     return json.loads(content)
 
 

@@ -1,6 +1,6 @@
 """One HTTP exchange with the endpoint: send, then read the whole answer or its stream, bounded.
 
-:func:`exchange` is what :meth:`DataoortsClient.chat <.client.DataoortsClient.chat>` calls once per
+:func:`exchange` is what :meth:`.DataoortsClient.exchange_once` calls once per
 attempt. It sends the body with the key put in by :class:`_Bearer` (the one place the key is
 read), under a :class:`~.deadline.Deadline` of ``timeout`` from sending to the last byte, reads
 at most ``max_answer_bytes`` after decoding (:mod:`.answer_body`), and turns what came back into
@@ -116,7 +116,8 @@ def _exchange_once(session, url, body, headers, timeouts, key, on_text, max_answ
 
 def _read_events(response, url, key, deadline, on_text, max_answer_bytes) -> Reply:
     """Read a text/event-stream answer, handing each piece to ``on_text`` as it arrives."""
-    reader, failure = TextStream(), None
+    reader = TextStream()
+    failure: LlamaError | None = None
     pieces = decoded(raw_pieces(response.raw), response.headers.get("Content-Encoding"), max_answer_bytes, True)
     try:
         for chunk in pieces:

@@ -2,7 +2,8 @@
 
 It is the OpenAI Python SDK's: 2 retries, 0.5 s doubling to 8 s with jitter, ``Retry-After``
 honoured up to 60 s; 408, 429 and 5xx answers, the provider's own capacity and timeout codes and
-connection errors are retried, nothing else. Pure functions: the client does the waiting.
+connection errors are retried, nothing else. Pure: the request pipeline's one retry loop
+(``pipeline/retries.py``) asks :class:`RetryPolicy` and does the waiting.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 import urllib3.exceptions
 from urllib3.util.retry import Retry
 
-from ..errors import CODE_ERRORS, LlamaError, RateLimitError
+from ..errors import CODE_ERRORS, LlamaError, RateLimitError, RequestTimeoutError
 
 DEFAULT_MAX_RETRIES = 2
 INITIAL_RETRY_DELAY = 0.5
@@ -94,3 +95,43 @@ def wait_before_retry(
     if err.retry_after:
         return err.retry_after
     return backoff_delay(retries, base, cap)
+
+
+def describe(err: LlamaError) -> str:
+    """What failed, in a few words, for a retry line: ``HTTP 503 (code 3040)``, ``a timeout``."""
+    if err.status:
+        return f"HTTP {err.status}" + (f" (code {err.code})" if err.code else "")
+    return "a timeout" if isinstance(err, RequestTimeoutError) else "a connection error"
+
+
+class RetryPolicy:
+    """How many retries and how long each wait: ``max_retries``, the backoff's ``base`` and ``cap``,
+    and the longest ``Retry-After`` worth waiting (``retry_after_cap``). Tests make the waits small."""
+
+    __slots__ = ("max_retries", "base", "cap", "retry_after_cap")
+
+    def __init__(
+        self,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        *,
+        base: float = INITIAL_RETRY_DELAY,
+        cap: float = MAX_RETRY_DELAY,
+        retry_after_cap: float = MAX_RETRY_AFTER,
+    ):
+        self.max_retries, self.base, self.cap, self.retry_after_cap = max_retries, base, cap, retry_after_cap
+
+    def __repr__(self):
+        return f"RetryPolicy(max_retries={self.max_retries}, base={self.base}, cap={self.cap})"
+
+    def wait(self, err: LlamaError, used: int, backoff_step: int) -> float | None:
+        """Seconds before the next try after ``err`` (``used`` retries spent, the backoff at
+        ``backoff_step``), or None when ``err`` is not worth another try or no retry is left."""
+        if used >= self.max_retries:
+            return None
+        return wait_before_retry(
+            err, backoff_step, backoff_step + 1, base=self.base, cap=self.cap, retry_after_cap=self.retry_after_cap
+        )
+
+    def backoff(self, step: int) -> float:
+        """The backoff's wait at ``step`` (0-based): when the server names no wait."""
+        return backoff_delay(step, self.base, self.cap)

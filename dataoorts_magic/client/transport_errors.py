@@ -29,7 +29,8 @@ def _where(url: str) -> str:
 
 def _causes(exc: BaseException):
     """``exc`` and what it wraps (requests and urllib3 nest the real failure in args and ``reason``)."""
-    seen, todo = set(), [exc]
+    seen: set[int] = set()
+    todo = [exc]
     while todo and len(seen) < 20:
         cur = todo.pop()
         if id(cur) in seen:

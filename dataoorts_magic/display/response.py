@@ -12,8 +12,8 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
-from ..params import format_cost
 from .fences import line_ends
+from .footer import footer_line
 from .provenance import canonical_sha256
 from .styles import footer_html
 
@@ -38,6 +38,14 @@ class Usage:
         except (TypeError, ValueError):
             return None
         return cls(prompt, completion, total)
+
+    def __add__(self, other: Usage) -> Usage:
+        """The usage of two exchanges together (a --schema answer asked again)."""
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.total_tokens + other.total_tokens,
+        )
 
 
 @dataclass
@@ -92,19 +100,15 @@ class LlamaResponse:
 
     def footer(self) -> str:
         """One line: model, prompt -> completion tokens, cost, seconds, flags and warnings."""
-        parts = [self.model]
-        if self.usage is None:
-            parts.append("usage not reported")
-        else:
-            parts.append(f"{self.usage.prompt_tokens} → {self.usage.completion_tokens} tokens")
-        parts.append(format_cost(self.cost))
-        parts.append(f"{self.elapsed:.2f} s")
-        if self.cached:
-            parts.append("cached")
-        if self.offline:
-            parts.append("offline")
-        parts.extend(self.notes)
-        line = " · ".join(parts)
+        line = footer_line(
+            self.model,
+            self.usage,
+            self.cost,
+            elapsed=self.elapsed,
+            cached=self.cached,
+            offline=self.offline,
+            notes=self.notes,
+        )
         if self.truncated:
             line += (
                 f" · ⚠ used all {self.params['max_tokens']} max_tokens: the answer was probably cut off"
@@ -135,13 +139,13 @@ class LlamaResponse:
         footer_html = footer_div(footer)
         footer_md = "\n\n---\n*" + markdown_literal(footer) + "*\n"
         data = {}
-        if self.data is not None:  # a --schema answer: its fields as a table (escaped), the object as JSON
+        # No application/json beside the HTML: JupyterLab would prefer its JSON tree and lose the footer.
+        if self.data is not None:  # a --schema answer: its fields as a table (escaped), the object as JSON Markdown
             from .field_table import field_table
 
             table = field_table(self.data)
             data["text/html"] = table._repr_html_() + footer_html
             data["text/markdown"] = fenced(json.dumps(self.data, indent=2, ensure_ascii=False), "json") + footer_md
-            data["application/json"] = self.data
             plain = repr(table)
         elif self.format == "text":
             data["text/html"] = f'<pre class="dataoorts-text">{escape_text(self.text)}</pre>' + footer_html
@@ -154,7 +158,6 @@ class LlamaResponse:
             else:
                 obj = self.value
                 language, source = "json", json.dumps(obj, indent=2, ensure_ascii=False)
-                data["application/json"] = obj if isinstance(obj, (dict, list)) else {"value": obj}
             data["text/html"] = code_html(source, language) + footer_html
             data["text/markdown"] = fenced(source, language or "") + footer_md
             plain = source

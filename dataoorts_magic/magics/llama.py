@@ -1,8 +1,9 @@
 """``LlamaMagics``: the settings traits and ``%%llama`` itself (parse -> session -> display).
 
-The magics around it (key, settings, models, history, usage, explain, panel) live in
-``tools``; ``extension`` registers both. Every failure the package raises is turned into
-one ``UsageError`` line at the boundary (``boundary.one_line_errors``).
+The magics around it (key, settings, models, history, usage, explain, panel) live in one
+module per topic (``settings_magics``, ...); ``extension`` registers them all. Every failure
+the package raises is turned into one ``UsageError`` line at the boundary
+(``usage_errors.one_line_errors``).
 """
 
 from __future__ import annotations
@@ -11,16 +12,15 @@ import functools
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import argument, argument_group, magic_arguments
 from IPython.display import display
 
 from ..errors import InvalidAnswerError, one_line
 from ..params import PARAMS
 from ..pipeline.session import LlamaSession
 from ..pipeline.settings import FORMATS, LlamaSettings
-from ..prompting.interpolate import interpolate
 from ..prompting.prompt_text import cell_prompt
-from . import line_parser
+from . import line_parser, notebook_prompt
 from .usage_errors import one_line_errors
 
 
@@ -44,20 +44,48 @@ class LlamaMagics(Magics, LlamaSettings):
 
     @no_var_expand
     @magic_arguments()
+    @argument_group("the request")
     @argument("-s", "--system", default=None, help="system prompt ({name} fields are filled in)")
     @argument("-m", "--model", default=None, help="model name (see %%llama_models)")
     @_param_arguments
+    @argument_group("the answer")
     @argument("-o", "--out", default=None, metavar="VAR", help="store the result in the variable VAR")
     @argument(
         "-f",
         "--format",
         default=None,
         choices=FORMATS,
-        help="markdown (default), text (verbatim), code (first code block; --out gets its source), "
-        "json (the answer parsed; --out gets the object)",
+        help="markdown (default), text (verbatim), code (first code block, also put into a new cell below; "
+        "--out gets its source), json (the answer parsed; --out gets the object)",
     )
     @argument("-q", "--quiet", action="store_true", help="show nothing (use with --out)")
+    @argument(
+        "--stream",
+        action="store_true",
+        default=None,
+        help="show the answer as it arrives (also the stream setting); a whole answer is shown as usual",
+    )
+    @argument(
+        "--schema",
+        default=None,
+        metavar="SPEC",
+        help='structured answer: inline fields ("sentiment: positive|negative, stars: int, note: str?"; types '
+        "str, int, float, bool, list[str], a|b|c, ? = optional) or the name of a variable holding a JSON Schema "
+        "dict or a pydantic model class; the answer is validated (asked again once); -o gets the dict",
+    )
+    @argument_group("the prompt, the conversation, the cache")
     @argument("--raw", action="store_true", help="send the text as typed: no {name} interpolation")
+    @argument(
+        "-x",
+        "--context",
+        nargs="?",
+        const=notebook_prompt.USE_SETTING,
+        type=notebook_prompt.context_count,
+        default=None,
+        metavar="N",
+        help="send the last N cells run (default: the context_cells setting, 3) before the prompt, oldest "
+        "first: each one's source, result and error; the oldest are left out to fit the model's window",
+    )
     @argument(
         "-c",
         "--chat",
@@ -73,6 +101,7 @@ class LlamaMagics(Magics, LlamaSettings):
         action="store_true",
         help="skip the response cache for this cell (with cache=on or replay): always ask the endpoint",
     )
+    @argument_group("many requests")
     @argument(
         "--over",
         default=None,
@@ -94,20 +123,6 @@ class LlamaMagics(Magics, LlamaSettings):
         metavar="PARAM=V1,V2,...",
         help="the prompt once per value of PARAM (model or any parameter, e.g. temperature=0,0.7,1.5), "
         "answers side by side; -o gets the list",
-    )
-    @argument(
-        "--stream",
-        action="store_true",
-        default=None,
-        help="show the answer as it arrives (also the stream setting); a whole answer is shown as usual",
-    )
-    @argument(
-        "--schema",
-        default=None,
-        metavar="SPEC",
-        help='structured answer: inline fields ("sentiment: positive|negative, stars: int, note: str?"; types '
-        "str, int, float, bool, list[str], a|b|c, ? = optional) or the name of a variable holding a JSON Schema "
-        "dict or a pydantic model class; the answer is validated (asked again once); -o gets the dict",
     )
     @argument(
         "-b",
@@ -137,10 +152,14 @@ class LlamaMagics(Magics, LlamaSettings):
         In [6]: %%llama --over reviews -b -o labels
            ...: Label the sentiment of: {item}
 
+        In [7]: %%llama -x 2 -f code
+           ...: Why did {In[-1]} fail? Fix it.
+
         ``{name}`` is replaced by the value of the variable ``name`` (also ``{name.attr}``,
         ``{name[0]}``); braces that do not resolve are left as typed, ``{{``/``}}`` are
-        literal braces. Options after the prompt are part of the prompt; use ``--`` to end
-        the options explicitly.
+        literal braces. ``{In[n]}``, ``{Out[n]}``, ``{Err[n]}`` are cell n's source, result
+        and error (negative n counts back: ``{Err[-1]}`` is the previous cell's). Options
+        after the prompt are part of the prompt; use ``--`` to end the options explicitly.
         """
         argv, rest = line_parser.split_line(line, self.llama.parser, cell_mode=cell is not None)
         opts = self.llama.parser.parse_args(argv)
@@ -149,11 +168,10 @@ class LlamaMagics(Magics, LlamaSettings):
             raise UsageError(problem)
         if opts.quiet and not opts.out:
             raise UsageError("-q shows nothing, so the answer would be lost: add -o VAR to keep it.")
-        system = opts.system
-        if not opts.raw and opts.over is None:  # --over fills {item} per item
-            namespace = self.shell.user_ns
-            prompt = interpolate(prompt, namespace)
-            system = interpolate(system, namespace) if system is not None else None
+        system, turn = opts.system, prompt
+        if opts.over is None:  # --over fills {item} per item
+            prompt, system, turn = notebook_prompt.fill(self, prompt, system, opts)  # {In[n]}..., then -x's cells
+        notebook_prompt.check(opts)
         flags = {name: getattr(opts, name) for name in PARAMS}
         flags.update(model=opts.model, system=system, format=opts.format, no_cache=opts.no_cache)
         flags.update(stream=opts.stream, concurrency=opts.concurrency)
@@ -165,28 +183,28 @@ class LlamaMagics(Magics, LlamaSettings):
         if opts.background:
             raise UsageError("-b runs --over or --compare in the background; this cell sends one request: drop -b.")
         with one_line_errors():
-            req = self.llama_session.request(prompt, flags, chat=opts.chat)  # checked: nothing sent yet
-            view = None
-            if schema is not None:
-                response = self._ask_structured(req, schema, opts)
-            else:
-                view = self._live_view(req["settings"], opts)
-                send = functools.partial(self.llama_session.send, req)
+            req = self.llama_session.request(prompt, flags, chat=opts.chat, schema=schema)  # checked: nothing sent yet
+            req = notebook_prompt.turn_without_context(req, turn)
+            view = self._live_view(req, opts)
+            send = functools.partial(self.llama_session.send, req)
+            try:
                 if view is None:
                     response = send()
                 else:
                     from ..display.live_answer import watch
 
                     response = watch(send, view)
+            except InvalidAnswerError as err:  # --schema: still no match after asking again
+                self._keep_mismatch(err, opts)
         self._show(response, opts, show=view.finish if view else display)
 
-    def _live_view(self, eff, opts):
+    def _live_view(self, req, opts):
         """The in-place display of --stream (or the stream setting), or None."""
-        if opts.quiet or not eff["stream"]:
+        if opts.quiet or not req.stream:
             return None
         from ..display import live_answer
 
-        return live_answer.LiveAnswer(eff["format"], terminal=live_answer.is_terminal(self.shell))
+        return live_answer.LiveAnswer(req.format, terminal=live_answer.is_terminal(self.shell))
 
     def _schema(self, opts):
         """The cell's ``--schema`` (None without one), read before anything is sent."""
@@ -202,15 +220,6 @@ class LlamaMagics(Magics, LlamaSettings):
 
         with one_line_errors():
             return resolve(opts.schema, self.shell.user_ns)
-
-    def _ask_structured(self, req, schema, opts):
-        """Send a --schema request (validated, asked again once); a mismatch keeps the last answer."""
-        from ..structured import answers as structured
-
-        try:
-            return structured.send(self.llama_session, structured.apply(req, schema))
-        except InvalidAnswerError as err:
-            self._keep_mismatch(err, opts)
 
     def _keep_mismatch(self, err, opts):
         """A --schema answer that still does not match: shown as text and kept in OUT, then the one line."""
@@ -286,3 +295,4 @@ class LlamaMagics(Magics, LlamaSettings):
             self.shell.user_ns[opts.out] = value
         if not opts.quiet:
             show(response)
+        notebook_prompt.shown(self.shell, response, opts)

@@ -120,12 +120,15 @@ class LlamaSettings(Configurable):
         min=0.0,
         help="cap on this session's spend in USD; a request is refused unless its worst case fits; None = no cap",
     ).tag(config=True)
+    context_cells = Int(
+        3, min=0, max=50, help="cells that -x (--context) with no number sends: the last ones run, oldest first"
+    ).tag(config=True)
     rate_limit = Int(
         DEFAULT_RATE_LIMIT,
         min=0,
         max=MAX_RATE_LIMIT,
-        help="requests per minute for the whole session, spread evenly (300 = the platform's published "
-        "limit for text generation); 0 = no client-side cap",
+        help="requests per minute for the whole session, rate_limit/60 starting at once in any second "
+        "(300 = the platform's published limit for text generation); 0 = no cap; offline: not paced",
     ).tag(config=True)
 
     @validate("api_url")
@@ -152,6 +155,7 @@ SETTING_NAMES = (
     "offline",
     "budget",
     "rate_limit",
+    "context_cells",
 )
 assert set(SETTING_NAMES) == set(LlamaSettings.class_trait_names(config=True))
 # Trait defaults are static: read them once, not on every cell.
@@ -220,8 +224,9 @@ def parse_assignment(name: str, text: str):
             return False
         raise ValidationError(f"{name}={text!r} is not on or off: use {name}=on or {name}=off.")
     if isinstance(trait, Enum):
-        if low not in trait.values:
-            raise ValidationError(f"{name}={text!r} is not allowed: use one of {', '.join(trait.values)}.")
+        allowed = tuple(trait.values or ())
+        if low not in allowed:
+            raise ValidationError(f"{name}={text!r} is not allowed: use one of {', '.join(allowed)}.")
         return low
     if isinstance(trait, (Int, Float)):
         try:

@@ -12,14 +12,15 @@ import time
 from ..errors import CacheMissError, LogError
 
 
-def recorded_answer(book, req: dict, note_once):
-    """The ``LlamaResponse`` recorded for ``req`` in the log ``book`` (cost 0, ``cached``), or None.
+def recorded_answer(book, req, note_once):
+    """The ``LlamaResponse`` recorded for ``req`` (a ``pipeline.request.Request``) in the log ``book``
+    (cost 0, ``cached``), or None.
 
     ``note_once(topic, line)`` prints a one-time warning (an unreadable log under ``cache=on``).
     """
     from .log import cache_key
 
-    eff = req["settings"]
+    eff = req.settings
     start = time.perf_counter()
     if eff["cache"] == "replay" and not book.path.exists():
         raise CacheMissError(
@@ -28,7 +29,7 @@ def recorded_answer(book, req: dict, note_once):
             "log.sqlite3, or set cache=on to call the endpoint.",
         )
     try:
-        row = book.lookup(cache_key(req["model"], req["messages"], req["params"]))
+        row = book.lookup(cache_key(req.model, req.messages, req.params))
     except LogError as err:
         if eff["cache"] == "replay":
             raise CacheMissError(
@@ -48,7 +49,7 @@ def recorded_answer(book, req: dict, note_once):
     return answer_from_row(row, req, time.perf_counter() - start, {"cached_from": row["id"]})
 
 
-def answer_from_row(row: dict, req: dict, elapsed: float, raw: dict):
+def answer_from_row(row: dict, req, elapsed: float, raw: dict):
     """A logged answer (a row with answer, token counts and offline) as the ``LlamaResponse`` to
     ``req``: cost 0 (it was paid for when it was made), ``cached``."""
     from ..display.response import LlamaResponse, Usage
@@ -60,14 +61,14 @@ def answer_from_row(row: dict, req: dict, elapsed: float, raw: dict):
     )
     return LlamaResponse(
         text=row["answer"],
-        model=req["model"],
-        params=req["params"],
-        messages=req["messages"],
+        model=req.model,
+        params=req.params,
+        messages=list(req.messages),
         usage=usage,
         cost=0.0,
         elapsed=elapsed,
         cached=True,
         offline=bool(row["offline"]),
         raw=raw,
-        format=req["settings"]["format"],
+        format=req.format,
     )

@@ -22,10 +22,14 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..display.provenance import canonical_sha256
 from ..errors import LogError, redact
 from .migrations import INSERT, migrate
+
+if TYPE_CHECKING:
+    from ..secret import Secret
 
 LOG_NAME = "log.sqlite3"
 HOME_ENV = "DATAOORTS_MAGIC_HOME"
@@ -165,7 +169,7 @@ class ExchangeLog:
         offline: bool = False,
         conversation: str | None = None,
         session: str | None = None,
-        secret: str | None = None,
+        secret: Secret | str | None = None,
         when: float | None = None,
         batch_run: int | None = None,
     ) -> int:
@@ -223,34 +227,23 @@ class ExchangeLog:
         Tokens and cost count answers that were paid for (not cache hits, not failures);
         ``unknown_cost`` counts those answers whose price or usage was unknown.
         """
-        out: dict[str, dict] = {}
+        from .tally import ModelTally
+
+        out: dict[str, ModelTally] = {}
         for model, status, cached, n, prompt, completion, cost, unknown in self._run(
             "SELECT model, status, cached, requests, prompt_tokens, completion_tokens, cost, unknown_cost "
             "FROM usage_totals WHERE requests > 0"
         ):
-            t = out.setdefault(
-                model,
-                {
-                    "requests": 0,
-                    "cached": 0,
-                    "errors": 0,
-                    "prompt_tokens": 0,
-                    "completion_tokens": 0,
-                    "cost": 0.0,
-                    "unknown_cost": 0,
-                },
+            out.setdefault(model, ModelTally()).count(
+                n,
+                cached=bool(cached),
+                error=status != "ok",
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                cost=cost,
+                unknown_cost=unknown,
             )
-            t["requests"] += n
-            if cached:
-                t["cached"] += n
-            elif status != "ok":
-                t["errors"] += n
-            else:
-                t["prompt_tokens"] += prompt
-                t["completion_tokens"] += completion
-                t["cost"] += cost
-                t["unknown_cost"] += unknown
-        return out
+        return {model: vars(t) for model, t in out.items()}
 
     def rows(self) -> list[dict]:
         """Every row as a dict of its columns, oldest first (for tests and analysis)."""

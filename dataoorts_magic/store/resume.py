@@ -33,12 +33,21 @@ from ..display.provenance import canonical_sha256
 from ..errors import LlamaError, LogError
 from .cache import answer_from_row
 from .log import ANSWER_COLUMNS, cache_key
+from .migrations import COLUMNS
 
 _ANSWER = ("cache_key", *ANSWER_COLUMNS)  # a logged answer, by the request it answered
-_COPIED = (
-    "model, messages, params, cache_key, answer, prompt_tokens, completion_tokens, total_tokens, "
-    "cost, elapsed, status, cached, offline"
-)
+# A reused answer's row in the new run: the log's columns (migrations.COLUMNS) copied from the old
+# row, except these (a value, or ? for a parameter); the conversation and error stay empty.
+_COPY_AS = {
+    "time": "?",
+    "session": "?",
+    "cost": "0.0",
+    "elapsed": "0.0",
+    "status": "'ok'",
+    "cached": "1",
+    "batch_run": "?",
+}
+_COPIED = [c for c in COLUMNS if c not in ("conversation", "error")]
 
 
 _ACTIVE: dict = {}  # (log path, run id) -> the thread running it, for the runs this process has begun
@@ -115,17 +124,15 @@ class BatchRun:
 
     def apply(self, requests: list) -> list:
         """The requests to send: reused answers in place of theirs, the others linked to this run."""
-        return [
-            self.resumed[i] if i in self.resumed else {**r, "batch_run": self.id} if isinstance(r, dict) else r
-            for i, r in enumerate(requests)
-        ]
+        linked = [r if isinstance(r, BaseException) else r._replace(batch_run=self.id) for r in requests]
+        return [self.resumed.get(i, r) for i, r in enumerate(linked)]
 
 
 def request_key(req) -> str:
     """An item's part of the fingerprint: its cache key, or its error when it could not be built."""
-    if isinstance(req, dict):
-        return cache_key(req["model"], req["messages"], req["params"])
-    return f"not built: {req}"
+    if isinstance(req, BaseException):
+        return f"not built: {req}"
+    return cache_key(req.model, req.messages, req.params)
 
 
 def batch_key(keys: list[str]) -> str:
@@ -137,8 +144,8 @@ def begin(session, requests: list, *, reuse: bool = True, keep=None, clock=time.
     """Register this run of ``requests``; with ``reuse``, take the answers of the last run of the
     same batch when it did not finish (only those ``keep(answer, request)`` accepts, when given).
     None when the log is off or cannot be used."""
-    built = [r for r in requests if isinstance(r, dict)]
-    if not built or not built[0]["settings"]["log"]:
+    built = [r for r in requests if not isinstance(r, BaseException)]
+    if not built or not built[0].settings["log"]:
         return None
     keys = [request_key(r) for r in requests]
     key = batch_key(keys)
@@ -199,9 +206,9 @@ def _insert_run(book, key: str, session_id: str, items: int, resumed: int, now: 
 
 def _copy_answers(book, old: int, new: int, session_id: str, now: float) -> None:
     """The last run's answers become cached rows of this run (cost 0), in one statement."""
+    values = ", ".join(_COPY_AS.get(c, c) for c in _COPIED)
     book.execute(
-        f"INSERT INTO exchanges (time, session, {_COPIED}, batch_run) "
-        "SELECT ?, ?, model, messages, params, cache_key, answer, prompt_tokens, completion_tokens, "
-        "total_tokens, 0.0, 0.0, 'ok', 1, offline, ? FROM exchanges WHERE batch_run = ? AND status = 'ok'",
+        f"INSERT INTO exchanges ({', '.join(_COPIED)}) SELECT {values} FROM exchanges "
+        "WHERE batch_run = ? AND status = 'ok'",
         (now, session_id, new, old),
     )

@@ -1,22 +1,19 @@
-"""Structured answers (``--schema``): instructions in, one JSON object out, validated, asked again once.
+"""Structured answers (``--schema``), the pure parts: the instructions, the check, the re-ask message.
 
 The Dataoorts endpoint has no JSON mode (the platform's input schema has no
-``response_format``), so it is done on our side: :func:`apply` appends the instructions to the
-system prompt of a checked request (visible in ``.messages``); :func:`send` sends it, reads
-the object out of the answer (:func:`read_object`: fences and a sentence around it are
-tolerated), validates it (:func:`check`: jsonschema, or pydantic for a model class) and, when
-it does not match, asks once more with the problem quoted. Both exchanges go through the
-session's ``send`` (budget, rate limit, cache, log), and the answer's usage and cost add both
-up. Still wrong: :class:`~dataoorts_magic.errors.InvalidAnswerError` naming the field, with the
-last answer attached, so nothing paid for is lost.
+``response_format``), so it is done on our side: :func:`instructions` is the text the request
+appends to the system prompt (visible in ``.messages``); :func:`check` reads the object out of
+an answer (:func:`read_object`: fences and a sentence around it are tolerated) and validates it
+(jsonschema, or pydantic for a model class), raising :class:`Mismatch` naming the field; and
+:func:`reask_messages` is the second request when it does not match. The sending, asking again
+once and adding both exchanges up is the session's (``pipeline/structured_reply.py``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
-from ..errors import InvalidAnswerError, clip
+from ..errors import clip
 from .schema import Schema
 
 SCHEMA_LINE = "JSON Schema of the object: "  # the offline endpoint reads the schema from this line
@@ -51,20 +48,6 @@ def instructions(schema: Schema) -> str:
         lines.append("No other fields.")
     lines.append(SCHEMA_LINE + json.dumps(schema.json, separators=(",", ":"), ensure_ascii=False))
     return "\n".join(lines)
-
-
-def apply(req: dict, schema: Schema) -> dict:
-    """Turn a checked request into a structured one (in place): instructions appended, no stream."""
-    text = instructions(schema)
-    messages = [dict(m) for m in req["messages"]]
-    if messages and messages[0]["role"] == "system":
-        messages[0]["content"] = f"{messages[0]['content']}\n\n{text}"
-    else:
-        messages.insert(0, {"role": "system", "content": text})
-    req.update(messages=messages, schema=schema)
-    if req["settings"]["stream"]:  # copied only then: --over items share one settings dict
-        req["settings"] = {**req["settings"], "stream": False}
-    return req
 
 
 def _embedded_object(text: str):
@@ -130,79 +113,10 @@ def check(text: str, schema: Schema) -> dict:
     return fit_columns(obj, schema)
 
 
-def reask_request(req: dict, answer, problem: str) -> dict:
-    """The second request: the first, the answer it got, and the problem quoted."""
-    messages = [
-        *req["messages"],
-        {"role": "assistant", "content": answer.text},
+def reask_messages(messages, answer_text: str, problem: str) -> tuple:
+    """The second request's messages: the first's, the answer it got, and the problem quoted."""
+    return (
+        *messages,
+        {"role": "assistant", "content": answer_text},
         {"role": "user", "content": REASK.format(problem=problem)},
-    ]
-    return {**req, "messages": messages}
-
-
-def _both(first, second, problem: str):
-    """The second answer, carrying the usage, cost and time of both exchanges."""
-    usage = None
-    if first.usage is not None and second.usage is not None:
-        pairs = zip(dataclasses.astuple(first.usage), dataclasses.astuple(second.usage), strict=True)
-        usage = type(first.usage)(*(a + b for a, b in pairs))
-    cost = None if first.cost is None or second.cost is None else first.cost + second.cost
-    return dataclasses.replace(
-        second,
-        usage=usage,
-        cost=cost,
-        elapsed=first.elapsed + second.elapsed,
-        cached=first.cached and second.cached,
-        notes=[*second.notes, f"re-asked once: {problem}"],
     )
-
-
-def send(session, req: dict, on_text=None, *, control=None):
-    """Send a request; a structured one (``apply``) is parsed, validated and asked again once if invalid.
-
-    ``control`` is what the batch runner hands each request (rate limit, cancel): both exchanges use it."""
-    schema = req.get("schema")
-    if schema is None:
-        return session.send(req, on_text=on_text, control=control)
-    alone = {**req, "chat": None}  # a conversation gets only the valid answer, once, below
-    response = session.send(alone, control=control)
-    try:
-        response.data = check(response.text, schema)
-    except Mismatch as first_problem:
-        second = session.send(reask_request(alone, response, str(first_problem)), control=control)
-        response = _both(response, second, str(first_problem))
-        try:
-            response.data = check(second.text, schema)
-        except Mismatch as problem:
-            cut = " (it used all max_tokens: raise -n/--max-tokens)" if second.truncated else ""
-            err = InvalidAnswerError(
-                f"The answer does not match the schema, also when asked again: {problem}{cut}. "
-                "Make the prompt or the schema simpler, or try another model."
-            )
-            err.response = response
-            raise err from None
-    if req["chat"] is not None:
-        session.conversations.get(req["chat"]).add(req["prompt"], response, req["system"], req["dropped"])
-    return response
-
-
-def sender(session):
-    """``send`` bound to ``session``: what the batch runner calls for each request."""
-
-    def send_one(req, control=None):
-        return send(session, req, control=control)
-
-    return send_one
-
-
-def valid_resumed(answer, req) -> bool:
-    """Whether a logged answer may stand for ``req`` in a resumed batch: always without a schema;
-    with one, only if it still matches (then ``answer.data`` holds the dict), else it is asked again."""
-    schema = req.get("schema") if isinstance(req, dict) else None
-    if schema is None:
-        return True
-    try:
-        answer.data = check(answer.text, schema)
-    except Mismatch:
-        return False
-    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import threading
@@ -11,7 +12,10 @@ import pytest
 
 from dataoorts_magic import errors
 from dataoorts_magic.client.chat_client import DataoortsClient
+from dataoorts_magic.client.retry_policy import RetryPolicy
 from dataoorts_magic.client.sse import SSEDecoder, StreamFormatError, TextStream, iter_events
+from dataoorts_magic.pipeline.rate_limit import RateLimiter
+from dataoorts_magic.pipeline.retries import send_with_retries
 
 try:
     from support.scripted_server import Answer, ok, sse
@@ -107,13 +111,17 @@ def test_text_stream_error_event_and_garbage():
 
 @pytest.fixture
 def client(scripted):
-    with DataoortsClient(scripted.url, backoff_base=0.01, timeout=5, connect_timeout=2) as c:
+    with DataoortsClient(scripted.url, timeout=5, connect_timeout=2) as c:
         yield c
 
 
 def stream(client, **kw):
+    """A streamed request as the session sends it: through the one retry loop (small waits)."""
     pieces = []
-    reply = client.chat(MODEL, MESSAGES, {"max_tokens": 32}, api_key=KEY, stream=True, on_text=pieces.append, **kw)
+    attempt = functools.partial(
+        client.exchange_once, MODEL, MESSAGES, {"max_tokens": 32}, api_key=KEY, stream=True, on_text=pieces.append, **kw
+    )
+    reply = send_with_retries(attempt, RateLimiter(), RetryPolicy(2, base=0.01))
     return reply, pieces
 
 
@@ -212,11 +220,12 @@ def test_interrupt_from_on_text_closes_the_stream(scripted, client):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        client.chat(MODEL, MESSAGES, {}, api_key=KEY, stream=True, on_text=on_text)
+        client.exchange_once(MODEL, MESSAGES, {}, api_key=KEY, stream=True, on_text=on_text)
     scripted.script(ok("next call works"))
-    assert client.chat(MODEL, MESSAGES, {}, api_key=KEY).text == "next call works"
+    assert client.exchange_once(MODEL, MESSAGES, {}, api_key=KEY).text == "next call works"
 
 
+@pytest.mark.usefixtures("default_sigint")  # it interrupts itself
 def test_kernel_interrupt_while_the_stream_waits(scripted, client):
     """A real SIGINT to the main thread while it blocks reading a slow stream stops it at once."""
     slow = [(sse({"response": "first"}, done=False), 0.0), (sse({"response": "late"}), 5.0)]
@@ -227,12 +236,12 @@ def test_kernel_interrupt_while_the_stream_waits(scripted, client):
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            client.chat(MODEL, MESSAGES, {}, api_key=KEY, stream=True, on_text=pieces.append)
+            client.exchange_once(MODEL, MESSAGES, {}, api_key=KEY, stream=True, on_text=pieces.append)
     finally:
         timer.cancel()
     assert time.monotonic() - started < 1.5 and pieces == ["first"]
     scripted.script(ok("after the interrupt"))
-    assert client.chat(MODEL, MESSAGES, {}, api_key=KEY).text == "after the interrupt"
+    assert client.exchange_once(MODEL, MESSAGES, {}, api_key=KEY).text == "after the interrupt"
 
 
 def test_one_huge_event_is_parsed_in_linear_time():

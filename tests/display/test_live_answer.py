@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 
+import pytest
 from support.shell import everything_shown, run
 
 from dataoorts_magic.display.live_answer import GROWTH, LiveAnswer
@@ -98,7 +99,9 @@ def test_json_format_is_parsed_at_the_end(ip, online):
     result, cap = run(ip, "%%llama --stream -f json -o obj\nReply with json please")
     assert result.success, cap.stderr
     assert isinstance(ip.user_ns["obj"], (dict, list))
-    assert "application/json" in cap.outputs[-1].data
+    final = cap.outputs[-1].data
+    assert "application/json" not in final and "codehilite" in final["text/html"]  # highlighted JSON, footer below
+    assert "dataoorts-footer" in final["text/html"]
     assert "<pre" in cap.outputs[0].data["text/html"]  # shown verbatim while it arrives
 
 
@@ -116,6 +119,7 @@ def test_streamed_text_is_sanitized_while_it_arrives(ip, scripted):
         assert "<script" not in md and "javascript:" not in md
 
 
+@pytest.mark.usefixtures("default_sigint")  # it interrupts itself
 def test_a_kernel_interrupt_closes_the_stream_and_keeps_what_arrived(ip, scripted):
     slow = [(sse({"response": "Arrived."}, done=False), 0.0), (sse({"response": " Never shown."}), 5.0)]
     scripted.script(Answer(content_type="text/event-stream", chunks=slow), ok("next"))

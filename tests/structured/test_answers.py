@@ -8,7 +8,7 @@ from typing import Literal
 import pydantic
 import pytest
 
-from dataoorts_magic.structured.answers import SCHEMA_LINE, Mismatch, apply, check, instructions
+from dataoorts_magic.structured.answers import SCHEMA_LINE, Mismatch, check, instructions
 from dataoorts_magic.structured.schema import from_value
 
 SPEC = "sentiment: positive|negative|neutral, stars: int, topic: str, note: str?"
@@ -93,18 +93,3 @@ def test_the_instructions_say_the_fields_in_words_then_give_the_schema(schema):
     assert "No other fields." in text
     last = text.splitlines()[-1]
     assert last.startswith(SCHEMA_LINE) and json.loads(last[len(SCHEMA_LINE) :]) == schema.json
-
-
-def _request(messages):
-    return {"messages": messages, "settings": {"stream": True}, "chat": None}
-
-
-def test_apply_appends_to_the_system_prompt_or_adds_one(schema):
-    with_system = apply(
-        _request([{"role": "system", "content": "You label reviews."}, {"role": "user", "content": "Hi"}]), schema
-    )
-    assert with_system["messages"][0]["content"].startswith("You label reviews.\n\nAnswer with one JSON object")
-    assert with_system["settings"]["stream"] is False and with_system["schema"] is schema
-    without = apply(_request([{"role": "user", "content": "Hi"}]), schema)
-    assert [m["role"] for m in without["messages"]] == ["system", "user"]
-    assert without["messages"][0]["content"] == instructions(schema)
