@@ -8,7 +8,12 @@ Prints, in one run (each figure is one measurement on this machine; nothing here
 - preparing 100,000 ``--over`` items (a list with {item}, a DataFrame with {item}, a DataFrame with
   {column} fields): seconds, then the Python memory the prepared batch keeps (a second run, traced).
 
-Run: python benchmarks/hardening.py
+Issue 19 (``--issue-19`` runs only these): seconds of 1 (a backtracking pattern validated), 2 (the JSON
+object found in 700 KB and 1.4 MB of broken objects), 6 (each hostile schema refused), and the answered
+counts of 7 (200 items, budget=0.0001) at -j 1/4/32, and the requests 8 sends to a server reporting
+100,000 tokens for -n 1.
+
+Run: python benchmarks/hardening.py [--issue-19]
 """
 
 from __future__ import annotations
@@ -116,7 +121,95 @@ def prepare_100k():
         del batch
 
 
+def timed(fn):
+    started = time.perf_counter()
+    try:
+        fn()
+        outcome = "passed"
+    except Exception as err:  # what a user would read: the one line
+        outcome = f"{type(err).__name__}: {str(err)[:90]}"
+    return time.perf_counter() - started, outcome
+
+
+def issue_19():
+    from dataoorts_magic.structured.answers import check, read_object
+    from dataoorts_magic.structured.schema import from_value
+
+    pattern = from_value({"type": "object", "properties": {"a": {"type": "string", "pattern": "^(a+)+$"}}}, "S")
+    took, line = timed(lambda: check(json.dumps({"a": "a" * 40 + "!"}), pattern))
+    print(f"1  backtracking pattern, 40 a's and '!'     {took:7.3f} s  -> {line}")
+    for n in (100_000, 200_000):
+        text = "Note " + '{"a":1 ' * n
+        took, line = timed(lambda text=text: read_object(text))
+        print(f"2  JSON object in {len(text) / MB:.1f} MB of broken objects {took:7.3f} s  -> {line}")
+    cyclic = {"type": "object", "properties": {}}
+    cyclic["properties"]["a"] = cyclic
+    hostile = {
+        "self $ref": {"type": "object", "properties": {"a": {"$ref": "#/properties/a"}}},
+        "$defs cycle": {
+            "type": "object",
+            "properties": {"a": {"$ref": "#/$defs/A"}},
+            "$defs": {"A": {"$ref": "#/$defs/B"}, "B": {"$ref": "#/$defs/A"}},
+        },
+        "remote $ref": {"type": "object", "properties": {"a": {"$ref": "http://127.0.0.1:9/s.json"}}},
+        "cyclic dict": cyclic,
+        "60,000 choices": "kind: " + "|".join(f"c{i}" for i in range(60_000)),
+    }
+    try:
+        from collections.abc import Callable
+
+        import pydantic
+
+        class WithCallable(pydantic.BaseModel):
+            hook: Callable[[int], int]
+
+        hostile["pydantic Callable"] = WithCallable
+    except ImportError:
+        pass
+    for name, schema in hostile.items():
+        took, line = timed(lambda schema=schema: from_value(schema, "S"))
+        print(f"6  {name:38} {took:7.3f} s  -> {line}")
+    budget_counts()
+
+
+def budget_counts():
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from dataoorts_magic.pipeline.budget import Spending
+
+    def reply(tokens):
+        usage = {"prompt_tokens": 9, "completion_tokens": tokens}
+        return lambda seen: Answer(body={"success": True, "result": {"response": "ok", "usage": usage}})
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "dataoorts_magic")
+    session = ip.magics_manager.registry["LlamaMagics"].llama_session
+    import os
+    import tempfile
+
+    with ScriptedServer() as server, tempfile.TemporaryDirectory() as home:
+        os.environ.update(DATAOORTS_API_URL=server.url, DATAOORTS_API_KEY="sk-bench", DATAOORTS_MAGIC_HOME=home)
+        with capture_output():
+            ip.run_line_magic("llama_config", "budget=0.0001 rate_limit=0")
+        for tokens, items, label in ((1, 200, "7  answered of 200"), (100_000, 32, "8  sent of 32 (100,000 tokens)")):
+            server.responder = reply(tokens)
+            ip.user_ns["xs"] = [f"item {i}" for i in range(items)]
+            for jobs in (1, 4, 32):
+                session.spending = Spending()
+                server.requests.clear()
+                with capture_output():
+                    ip.run_cell(f"%%llama --over xs -j {jobs} -n 1 --no-cache -q -o B\nSay {{item}}")
+                spent = session.spent
+                print(
+                    f"{label} at -j {jobs:<2}: {len(ip.user_ns['B'].responses):4}  ({len(server.requests)} sent, "
+                    f"${spent:.6f} of $0.0001)"
+                )
+
+
 if __name__ == "__main__":
-    client_answers()
-    parser_alone()
-    prepare_100k()
+    if "--issue-19" not in sys.argv:
+        client_answers()
+        parser_alone()
+        prepare_100k()
+    issue_19()

@@ -82,10 +82,7 @@ def start(shell, result: BatchResult, work, final, *, quiet: bool = False, out: 
         finally:
             result._running = False  # the outcomes are final: show them, then let wait() return
             if handle is not None:
-                try:
-                    handle.update(Ended(final(), result.error))
-                except Exception as exc:  # a display that cannot be drawn still ends the run
-                    handle.update(Ended(None, exc))
+                handle.update(_drawn(result, final))
             result._done.set()
 
     thread = threading.Thread(target=body, name="dataoorts-background", daemon=True)
@@ -93,8 +90,23 @@ def start(shell, result: BatchResult, work, final, *, quiet: bool = False, out: 
     return thread
 
 
+def _drawn(result: BatchResult, final) -> Ended:
+    """The final display, drawn here on the worker: a view that cannot be drawn (a label whose ``str``
+    raises) becomes the batch's error, in its own display, not a traceback in whatever cell runs now."""
+    try:
+        ended = Ended(final(), result.error)
+        ended.bundle = ended._repr_mimebundle_()
+    except Exception as exc:
+        if result._error is None:
+            result._error = exc
+        ended = Ended(None, result._error)
+    return ended
+
+
 class Ended:
     """What the display of a finished background run shows: the whole-batch error, then the answers."""
+
+    bundle = None  # drawn once, on the worker thread (``_drawn``)
 
     def __init__(self, view, error: BaseException | None):
         self.view, self.error = view, error
@@ -103,6 +115,8 @@ class Ended:
         return self._repr_mimebundle_()[0]["text/plain"]
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        if self.bundle is not None:
+            return self.bundle
         data, meta = self.view._repr_mimebundle_() if self.view is not None else ({"text/plain": ""}, {})
         data = dict(data)
         if self.error is not None:

@@ -32,8 +32,20 @@ def _column(pd, field, values, index):
         if field.kind == "enum":
             return pd.Series(pd.Categorical(values, categories=list(field.choices)), index=index)
         return pd.Series(values, index=index, dtype=DTYPES.get(field.kind, object))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # validation refuses what does not fit; this is the net
         return pd.Series(values, index=index, dtype=object)
+
+
+def input_columns(result) -> list:
+    """The input's column names in ``to_frame()``: a DataFrame's own, else ``item``."""
+    return list(result.source.columns) if result.kind == "DataFrame" else ["item"]
+
+
+def field_columns(result) -> dict:
+    """field name -> its column's name, the same in ``to_frame()`` and the table: ``NAME_llama`` when the
+    input has a column ``NAME`` (issue 20, 9: the table said ``stars`` where the frame said ``stars_llama``)."""
+    taken = set(input_columns(result))
+    return {n: f"{n}_llama" if n in taken else n for n in result.schema.names}
 
 
 def typed_frame(result):
@@ -46,8 +58,10 @@ def typed_frame(result):
     def add(name, series):
         frame[name if name not in frame.columns else f"{name}_llama"] = series
 
+    names = field_columns(result)
     for field in result.schema.fields:
-        add(field.name, _column(pd, field, [(rec or {}).get(field.name) for rec in records], frame.index))
+        column = _column(pd, field, [(rec or {}).get(field.name) for rec in records], frame.index)
+        frame[names[field.name]] = column
     usage = [getattr(a, "usage", None) for a in answers]
     add("error", pd.Series([str(r) if failed(r) else None for r in result.results], index=frame.index, dtype="string"))
     for name in ("prompt_tokens", "completion_tokens"):
@@ -60,16 +74,17 @@ def typed_frame(result):
 def table(result, shown_rows: int) -> Table:
     """The first ``shown_rows`` items: label, each field, and the error when any item failed."""
     names = result.schema.names
+    shown = field_columns(result)
     bad = any(failed(r) for r in result.results)
     rows = []
     for label, record, outcome in list(zip(result.labels, result.records, result.results, strict=True))[:shown_rows]:
         row = [cell(label, 30), *(cell((record or {}).get(n)) for n in names)]
         rows.append([*row, f"⚠ {cell(outcome)}" if failed(outcome) else ""] if bad else row)
-    return Table(["", *(cell(n, 60) for n in names), *(["error"] if bad else [])], rows)
+    return Table(["", *(cell(shown[n], 60) for n in names), *(["error"] if bad else [])], rows)
 
 
 def plain(result, shown_rows: int) -> str:
-    lines = [f"BatchResult over {len(result)} items, fields: {', '.join(result.schema.names)}"]
+    lines = [f"BatchResult over {len(result)} items, fields: {', '.join(field_columns(result).values())}"]
     lines.append(repr(table(result, shown_rows)))
     if result._more():
         lines.append(result._more())

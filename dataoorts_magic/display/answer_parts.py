@@ -22,6 +22,8 @@ class NotJSON(ValueError):
     Kept apart so the magic can put its own words between them ("it is shown above as text")
     without quoting the whole message inside itself."""
 
+    reason = ""  # why the text is not JSON, without the words around it (``structured`` quotes it)
+
     def __init__(self, problem: str, fix: str):
         super().__init__(f"{problem}. {fix}")
         self.problem, self.fix = problem, fix
@@ -29,8 +31,9 @@ class NotJSON(ValueError):
 
 def parse_json_answer(text: str):
     """The answer parsed as JSON: the whole text, else a fenced block (```json first), else a JSON value
-    that starts a line and ends one. Raises :class:`NotJSON` with a one-line reason and fix."""
-    import json
+    that starts a line and ends one. Strict (no NaN) and linear (``json_text``); raises :class:`NotJSON`
+    with a one-line reason and fix."""
+    from .json_text import BadJSON, first_value, loads
 
     text = normalize(text)
     if not text.strip():
@@ -40,19 +43,21 @@ def parse_json_answer(text: str):
     errors = []
     for candidate in [text] + tagged + [src for lang, src in blocks if src not in tagged]:
         try:
-            return json.loads(candidate)
-        except ValueError as exc:
+            return loads(candidate)
+        except BadJSON as exc:
             errors.append(exc)
     error = errors[1] if tagged else errors[0]  # a ```json block's own error says most
-    decoder = json.JSONDecoder()
-    for m in re.finditer(r"(?m)^[ \t]*([\[{])", text):
-        try:
-            value, end = decoder.raw_decode(text, m.start(1))
-        except ValueError:
-            continue
-        if text[end:].split("\n", 1)[0].strip() == "":
-            return value
-    raise NotJSON(
-        f"The answer is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})",
+
+    def ends_its_line(value, end):
+        return text[end:].split("\n", 1)[0].strip() == ""
+
+    starts = (m.start(1) for m in re.finditer(r"(?m)^[ \t]*([\[{])", text))
+    found = first_value(text, starts, ends_its_line)
+    if found is not None:
+        return found
+    problem = NotJSON(
+        f"The answer is not valid JSON ({error.where()})",
         'Ask for JSON only (e.g. -s "Reply with JSON only."), or look at it with -f text.',
     )
+    problem.reason = error.where()
+    raise problem

@@ -18,8 +18,6 @@ is true there too.
 
 from __future__ import annotations
 
-import html
-
 from .styles import FOOTER
 
 NOT_LIVE_STYLE = (
@@ -42,9 +40,11 @@ class UserTurn:
         self.prompt = prompt
 
     def _repr_html_(self) -> str:
+        from .styles import text_html  # escaped and defanged, as answers are
+
         return (
             '<div class="dataoorts-prompt" style="margin-top:.6em;white-space:pre-wrap">'
-            f"<strong>You:</strong> {html.escape(self.prompt)}</div>"
+            f"<strong>You:</strong> {text_html(self.prompt)}</div>"
         )
 
     def __repr__(self) -> str:

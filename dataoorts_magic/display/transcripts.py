@@ -69,17 +69,18 @@ class Transcript:
         return "\n".join(lines)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from .render import escape_text, to_html
+        from .render import to_html
+        from .styles import text_html  # escaped and defanged, as answers are (MathJax typesets this HTML)
 
         conv = self.conversation
         parts = [f'<div style="{TITLE}">{html.escape(_summary(conv))}</div>']
         if conv.system:
-            parts.append(f'<div style="{ROLE}">System</div><div style="{USER}">{escape_text(conv.system)}</div>')
+            parts.append(f'<div style="{ROLE}">System</div><div style="{USER}">{text_html(conv.system)}</div>')
         for i, turn in enumerate(conv.turns, 1):
             parts.append(
                 f'<div class="dataoorts-turn" style="margin-top:1em">'
                 f'<div class="dataoorts-role" style="{ROLE}">You <span style="{FOOTER}">· turn {i}</span></div>'
-                f'<div class="dataoorts-user" style="{USER}">{escape_text(turn["user"])}</div>'
+                f'<div class="dataoorts-user" style="{USER}">{text_html(turn["user"])}</div>'
                 f'<div class="dataoorts-role" style="{ROLE}">Llama</div>'
                 f'<div style="{REPLY}">{to_html(turn["assistant"])}{footer_html(turn_footer(turn))}</div></div>'
             )

@@ -5,11 +5,12 @@ and params (JSON), the cache key, the answer, usage, cost, elapsed, status (``ok
 and error, the ``cached`` and ``offline`` flags, and the batch run it belongs to (``batch_runs``:
 see :mod:`.resume`). The file is
 ``$DATAOORTS_MAGIC_HOME/log.sqlite3`` (default: the user data directory). It is in WAL mode with
-a busy timeout, so several kernels can write at once; every thread has its own connection; the
-table, its indexes and its migrations are in :mod:`.log_schema`. The API key is never passed
-here, and every text is redacted of it anyway before it is written. Failures surface as
-:class:`LogError` so the caller can warn once and still show the answer. Standard library only
-(plus platformdirs for the default).
+a short busy timeout, so several kernels can write at once, and a file locked longer (another
+process holding it) is skipped for :data:`SKIP_S`, not waited on by every request; every
+thread has its own connection; the table, its indexes and its migrations are in
+:mod:`.migrations`. The API key is never passed here, and every text is redacted of it anyway
+before it is written. Failures surface as :class:`LogError` so the caller can warn once and
+still show the answer. Standard library only (plus platformdirs for the default).
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ if TYPE_CHECKING:
 
 LOG_NAME = "log.sqlite3"
 HOME_ENV = "DATAOORTS_MAGIC_HOME"
-BUSY_TIMEOUT_S = 10.0
+BUSY_TIMEOUT_S = 2.0  # a write takes milliseconds: longer means another process holds the file
+SKIP_S = 60.0  # after it was found locked, the log is skipped this long (not waited on per request)
+# What SQLite's codes mean for a user (its own words follow): the cause a note must name.
+CAUSES = {"SQLITE_FULL": "the disk is full: ", "SQLITE_IOERR_WRITE": "a write failed, the disk may be full: "}
 
 
 # What a cache lookup reads of an exchange (``cache.answer_from_row`` makes the answer of it).
@@ -90,12 +94,15 @@ class ExchangeLog:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._migrated = False
+        self._skip_until = 0.0  # monotonic time until which the log is skipped (it was locked)
 
     def __repr__(self):
         return f"<ExchangeLog {self.path}>"
 
     # --- connections and schema ---------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
+        if time.monotonic() < self._skip_until:
+            raise LogError(f"The log {self.path} is skipped for now: another process holds it locked")
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
@@ -120,7 +127,17 @@ class ExchangeLog:
     def _error(self, exc: Exception) -> LogError:
         if isinstance(exc, LogError):
             return exc
-        return LogError(f"The log {self.path} could not be used ({exc})")
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc):
+            self._skip_until = time.monotonic() + SKIP_S
+            return LogError(
+                f"The log {self.path} is locked by another process ({exc}), so it is skipped for "
+                f"{SKIP_S:.0f} s rather than waited on by every request"
+            )
+        cause = CAUSES.get(name) or next((c for k, c in CAUSES.items() if name.startswith(k + "_")), "")
+        err = LogError(f"The log {self.path} could not be used ({cause}{exc})")
+        err.sqlite_errorname = name
+        return err
 
     def _run(self, sql: str, args=()) -> list:
         conn = self._connect()

@@ -6,11 +6,12 @@ file forward in one transaction (a newer one is refused, naming the fix). Standa
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 from ..errors import LogError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # MIGRATIONS[n] brings a file from version n - 1 to n; a new version appends one entry.
 MIGRATIONS = {
@@ -80,6 +81,9 @@ MIGRATIONS = {
             status TEXT NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS batch_runs_key ON batch_runs (batch_key, id)",
     ),
+    # 3: who runs a batch ("host|pid|process start"), so another kernel does not resume a run that is
+    # still in progress (store/resume.py). Runs written before have none and resume as before.
+    3: ("ALTER TABLE batch_runs ADD COLUMN owner TEXT",),
 }
 COLUMNS = (
     "time",
@@ -121,6 +125,9 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # A full disk (or a write error) may already have ended the transaction: the ROLLBACK's own
+        # "no transaction is active" must not hide the real cause, which is raised.
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
         raise
     return found

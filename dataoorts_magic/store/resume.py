@@ -23,11 +23,14 @@ batch runs as usual and the session's own log writes warn once.
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
+import threading
 import time
 from dataclasses import dataclass, field
 
 from ..display.provenance import canonical_sha256
-from ..errors import LogError
+from ..errors import LlamaError, LogError
 from .cache import answer_from_row
 from .log import ANSWER_COLUMNS, cache_key
 from .migrations import COLUMNS
@@ -47,6 +50,69 @@ _COPY_AS = {
 _COPIED = [c for c in COLUMNS if c not in ("conversation", "error")]
 
 
+_ACTIVE: dict = {}  # (log path, run id) -> the thread running it, for the runs this process has begun
+
+
+class BatchRunningError(LlamaError):
+    """The same batch is being run right now by a live process (another kernel, or this one in the
+    background): resuming from it would send again what it is sending. Nothing was sent."""
+
+    what = "This batch is already running"
+
+
+def owner() -> str:
+    """``host|pid|start`` of this process (start: its creation time, so a reused pid is not taken for it)."""
+    return f"{socket.gethostname()}|{os.getpid()}|{_started(os.getpid())}"
+
+
+def _started(pid: int) -> str:
+    try:
+        import psutil
+
+        return f"{psutil.Process(pid).create_time():.0f}"
+    except Exception:  # no psutil, or no such process: the pid alone decides
+        return ""
+
+
+def _alive(pid: int, started: str) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        pass
+    except OSError:
+        return False
+    now = _started(pid)
+    return not (started and now and now != started)
+
+
+def _check_not_running(book, last) -> None:
+    """Raise :class:`BatchRunningError` when ``last`` (id, status, owner, started) is in progress in a live process."""
+    run_id, status, who, started = last
+    if status != "running" or not who or who.count("|") != 2:
+        return
+    host, pid, start = who.split("|")
+    if host != socket.gethostname() or not pid.isdigit():
+        return  # another machine: its liveness cannot be seen from here (the run resumes, as before)
+    since = time.strftime("%H:%M:%S", time.localtime(started))
+    if int(pid) == os.getpid():
+        thread = _ACTIVE.get((str(book.path), run_id))
+        if thread is not None and thread is not threading.current_thread() and thread.is_alive():
+            raise BatchRunningError(
+                f"This batch is already running in this kernel (started {since}, in the background?)",
+                fix="Wait for it (VAR.wait()) or stop it (VAR.cancel()), then run this cell again: "
+                "its answers are reused.",
+            )
+        return
+    if _alive(int(pid), start):
+        raise BatchRunningError(
+            f"Another kernel (process {pid} on this machine) is running this same batch since {since}; "
+            "nothing was sent",
+            fix="Wait for it to finish, then run this cell again: its answers are reused.",
+        )
+
+
 @dataclass
 class BatchRun:
     """This run's row id, the batch's fingerprint and the answers reused from the last run (position -> answer)."""
@@ -54,6 +120,7 @@ class BatchRun:
     id: int
     key: str
     resumed: dict = field(default_factory=dict)
+    where: tuple = ()  # (log path, id): its entry in _ACTIVE
 
     def apply(self, requests: list) -> list:
         """The requests to send: reused answers in place of theirs, the others linked to this run."""
@@ -84,8 +151,12 @@ def begin(session, requests: list, *, reuse: bool = True, keep=None, clock=time.
     key = batch_key(keys)
     try:
         book = session.exchange_log()
-        last = book.execute("SELECT id, status FROM batch_runs WHERE batch_key = ? ORDER BY id DESC LIMIT 1", (key,))
+        last = book.execute(
+            "SELECT id, status, owner, started FROM batch_runs WHERE batch_key = ? ORDER BY id DESC LIMIT 1", (key,)
+        )
         last = last.fetchone()
+        if last is not None:
+            _check_not_running(book, last)
         rows = {}
         if reuse and last is not None and last[1] != "finished":
             found = book.execute(
@@ -101,6 +172,8 @@ def begin(session, requests: list, *, reuse: bool = True, keep=None, clock=time.
         if keep is not None:
             resumed = {i: answer for i, answer in resumed.items() if keep(answer, requests[i])}
         run = BatchRun(_insert_run(book, key, session.id, len(requests), len(resumed), clock()), key, resumed)
+        run.where = (str(book.path), run.id)
+        _ACTIVE[run.where] = threading.current_thread()
         if resumed:
             _copy_answers(book, last[0], run.id, session.id, clock())
     except LogError:
@@ -115,6 +188,7 @@ def end(session, run: BatchRun | None, results: list, *, clock=time.time) -> Non
     if run is None:
         return
     complete = all(r is not None and not isinstance(r, BaseException) for r in results)
+    _ACTIVE.pop(run.where, None)
     with contextlib.suppress(LogError):  # else it stays "running": the next run resumes from it, as it should
         session.exchange_log().execute(
             "UPDATE batch_runs SET ended = ?, status = ? WHERE id = ?",
@@ -124,9 +198,9 @@ def end(session, run: BatchRun | None, results: list, *, clock=time.time) -> Non
 
 def _insert_run(book, key: str, session_id: str, items: int, resumed: int, now: float) -> int:
     return book.execute(
-        "INSERT INTO batch_runs (batch_key, session, started, items, resumed, status) "
-        "VALUES (?, ?, ?, ?, ?, 'running')",
-        (key, session_id, now, items, resumed),
+        "INSERT INTO batch_runs (batch_key, session, started, items, resumed, status, owner) "
+        "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+        (key, session_id, now, items, resumed, owner()),
     ).lastrowid
 
 

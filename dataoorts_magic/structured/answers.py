@@ -51,54 +51,33 @@ def instructions(schema: Schema) -> str:
 
 
 def _embedded_object(text: str):
-    """The first JSON object inside prose (``Here it is: {...} Hope this helps.``), or None."""
-    decoder = json.JSONDecoder()
-    for start in (i for i, ch in enumerate(text) if ch == "{"):
-        try:
-            value, _ = decoder.raw_decode(text, start)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value
-    return None
+    """The first JSON object inside prose (``Here it is: {...} Hope this helps.``), or None (linear time)."""
+    from ..display.json_text import first_value
+
+    return first_value(text, (i for i, ch in enumerate(text) if ch == "{"), lambda value, end: isinstance(value, dict))
 
 
 def read_object(text: str) -> dict:
     """The JSON object of an answer: the whole text, a fenced block, or an object after a sentence."""
-    from ..display.answer_parts import parse_json_answer
+    from ..display.answer_parts import NotJSON, parse_json_answer
 
+    why = ""
     try:
         value = parse_json_answer(text)
-    except ValueError:
+    except NotJSON as err:
         value = _embedded_object(text)
+        why = err.reason
     if isinstance(value, dict):
         return value
     if isinstance(value, list):
         raise Mismatch("the answer is a JSON array, not one object")
-    raise Mismatch("the answer is empty" if not text.strip() else "the answer holds no JSON object")
+    if not text.strip():
+        raise Mismatch("the answer is empty")
+    raise Mismatch(f"the answer holds no JSON object ({why})" if why else "the answer holds no JSON object")
 
 
 def _where(path) -> str:
     return "/".join(str(p) for p in path)
-
-
-def _jsonschema_problem(obj: dict, schema: dict) -> str | None:
-    import jsonschema
-
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    error = jsonschema.exceptions.best_match(cls(schema).iter_errors(obj))
-    if error is None:
-        return None
-    where = _where(error.absolute_path)
-    prefix = f"{where}/" if where else ""
-    if error.validator == "required":
-        missing = [n for n in error.validator_value if n not in error.instance]
-        return f"field {prefix + missing[0]!r} is missing"
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        if extra:
-            return f"field {prefix + str(extra[0])!r} is not in the schema"
-    return f"field {where!r}: {error.message}" if where else error.message
 
 
 def _pydantic_check(obj: dict, model: type) -> dict:
@@ -118,14 +97,20 @@ def _pydantic_check(obj: dict, model: type) -> dict:
 
 def check(text: str, schema: Schema) -> dict:
     """The answer's object, validated against ``schema``; raises :class:`Mismatch` naming the field."""
+    from .validation import fit_columns, json_schema_problem
+
     obj = read_object(text)
-    if schema.model is not None:
-        return _pydantic_check(obj, schema.model)
-    problem = _jsonschema_problem(obj, schema.json)
+    try:
+        if schema.model is not None:
+            return fit_columns(_pydantic_check(obj, schema.model), schema)
+        problem = json_schema_problem(obj, schema.json)
+    except RecursionError:
+        raise Mismatch("the answer is nested too deeply") from None
     if problem:
         raise Mismatch(clip(problem, PROBLEM_CHARS))
     ints = {f.name for f in schema.fields if f.kind == "int"}
-    return {k: int(v) if k in ints and isinstance(v, float) else v for k, v in obj.items()}  # 3.0 is an integer
+    obj = {k: int(v) if k in ints and isinstance(v, float) else v for k, v in obj.items()}  # 3.0 is an integer
+    return fit_columns(obj, schema)
 
 
 def reask_messages(messages, answer_text: str, problem: str) -> tuple:

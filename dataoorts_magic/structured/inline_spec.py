@@ -15,6 +15,7 @@ from ..errors import SchemaError
 
 SCALARS = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
 ALIASES = {"string": "str", "text": "str", "integer": "int", "number": "float", "boolean": "bool"}
+MAX_CHOICES = 1000  # choices of one field: each is written into every prompt
 TYPES_HELP = "str, int, float, bool, list[str] or choices like a|b|c"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _LIST = re.compile(r"list\s*\[(.*)\]\Z", re.IGNORECASE | re.DOTALL)
@@ -38,11 +39,18 @@ def split_fields(spec: str) -> list[str]:
 
 def _choices(name: str, text: str) -> dict:
     values = [v.strip().strip("\"'").strip() for v in text.split("|")]
+    if len(values) > MAX_CHOICES:
+        raise SchemaError(
+            f"The schema's field {name!r} has {len(values):,} choices, which go into every prompt: "
+            f"give at most {MAX_CHOICES:,}, or make it str."
+        )
     if any(not v for v in values):
-        raise SchemaError(f"The schema's field {name!r} has an empty choice in {text!r}: write choices like a|b|c.")
-    repeated = sorted({v for v in values if values.count(v) > 1})
-    if repeated:
-        raise SchemaError(f"The schema's field {name!r} repeats the choice {repeated[0]!r}: list each choice once.")
+        shown = text[:80]
+        raise SchemaError(f"The schema's field {name!r} has an empty choice in {shown!r}: write choices like a|b|c.")
+    seen: set = set()
+    repeated = next((v for v in values if v in seen or seen.add(v)), None)
+    if repeated is not None:
+        raise SchemaError(f"The schema's field {name!r} repeats the choice {repeated!r}: list each choice once.")
     return {"type": "string", "enum": values}
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import SchemaError
+from ..errors import SchemaError, clip
 from .inline_spec import parse_spec
+from .schema_guard import guard
 
 KINDS = {"integer": "int", "number": "float", "boolean": "bool", "string": "str", "array": "list", "object": "object"}
 
@@ -71,8 +72,8 @@ def _without_null(node: dict, root: dict) -> tuple[dict, bool]:
     return node, False
 
 
-def describe(node: dict, root: dict) -> tuple[str, tuple, str]:
-    """(kind, choices, item kind) of one property's schema."""
+def describe(node: dict, root: dict, *, inner: bool = False) -> tuple[str, tuple, str]:
+    """(kind, choices, item kind) of one property's schema (``inner``: a list's items, looked at one level)."""
     node, _ = _without_null(node, root)
     choices = tuple(v for v in node.get("enum", ()) if v is not None)
     if choices and all(isinstance(v, str) for v in choices):
@@ -80,7 +81,7 @@ def describe(node: dict, root: dict) -> tuple[str, tuple, str]:
     if "const" in node and isinstance(node["const"], str):
         return "enum", (node["const"],), ""
     kind = KINDS.get(node.get("type") if isinstance(node.get("type"), str) else "", "any")
-    items = describe(node.get("items") or {}, root)[0] if kind == "list" else ""
+    items = describe(node.get("items") or {}, root, inner=True)[0] if kind == "list" and not inner else ""
     return kind, (), items
 
 
@@ -128,10 +129,17 @@ def from_value(value, name: str = "schema") -> Schema:
         json_schema = parse_spec(value)
         return Schema(json_schema, fields_of(json_schema))
     if isinstance(value, dict):
-        json_schema = check_json_schema(value, name)
+        json_schema = check_json_schema(guard(value, name), name)
         return Schema(json_schema, fields_of(json_schema), name=name)
     if is_pydantic_model(value):
-        json_schema = value.model_json_schema()
+        try:
+            json_schema = value.model_json_schema()
+        except Exception as err:  # e.g. a Callable field: pydantic cannot describe it
+            raise SchemaError(
+                f"{name}: pydantic cannot describe the model {value.__name__} as a JSON Schema "
+                f"({clip(err, 120)}): give its fields types JSON can hold."
+            ) from None
+        json_schema = guard(json_schema, value.__name__)
         return Schema(json_schema, fields_of(json_schema), model=value, name=value.__name__)
     raise SchemaError(
         f'{name} is of type {type(value).__name__}: give an inline spec like "stars: int, topic: str", '

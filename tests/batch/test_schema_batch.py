@@ -77,8 +77,10 @@ def test_the_display_is_a_table_of_the_fields_with_totals(ip, online, reviews):
     (shown,) = [o for o in cap.outputs if "dataoorts_magic" in o.metadata]
     page, text = shown.data["text/html"], shown.data["text/plain"]
     assert "<div class='dataoorts-batch dataoorts-records'><table>" in page
-    assert all(f"<th style='text-align:left'>{name}</th>" in page for name in FIELDS)
-    assert text.startswith("BatchResult over 4 items, fields: " + ", ".join(FIELDS))
+    # issue 20 (9): the field named like the input's column "stars" is "stars_llama" here as in to_frame()
+    shown_fields = [f"{n}_llama" if n == "stars" else n for n in FIELDS]
+    assert all(f"<th style='text-align:left'>{name}</th>" in page for name in shown_fields)
+    assert text.startswith("BatchResult over 4 items, fields: " + ", ".join(shown_fields))
     assert text.rstrip().rsplit("\n-- ", 1)[1].startswith("4 requests · ")
     assert len(shown.metadata["dataoorts_magic"]["batch"]["items"]) == 4
 
@@ -121,3 +123,15 @@ def test_model_values_are_escaped_in_the_batch_table(ip, scripted):
     assert result.success, cap.stderr
     page = cap.outputs[-1].data["text/html"]
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_issue_20_9_the_table_names_a_field_as_to_frame_does(ip, online, reviews):
+    ip.user_ns["reviews"] = reviews
+    result, cap = run(ip, f"%%llama --over reviews --schema {SPEC} -j 4 -o labels\n{{product}}: {{review}}")
+    assert result.success, cap.stderr
+    frame = ip.user_ns["labels"].to_frame()
+    assert "stars_llama" in frame.columns and list(frame["stars"]) == [5, 1, 3, 4]
+    html = cap.outputs[0].data["text/html"]
+    plain = cap.outputs[0].data["text/plain"]
+    assert ">stars_llama<" in html and ">stars<" not in html  # the model's field, named as in the frame
+    assert "stars_llama" in plain.splitlines()[0] and "fields: sentiment, stars," not in plain

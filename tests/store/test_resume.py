@@ -164,6 +164,6 @@ def test_a_log_written_by_the_previous_version_is_migrated_and_still_answers(ip,
     assert result.success and "An answer from the old log" in cap.outputs[0].data["text/plain"]
     assert online.count == 0
     with sqlite3.connect(tmp_path / "log.sqlite3") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3  # 3: batch_runs.owner
         assert conn.execute("SELECT COUNT(*) FROM batch_runs").fetchone()[0] == 0
         assert "batch_run" in [r[1] for r in conn.execute("PRAGMA table_info(exchanges)")]
