@@ -24,8 +24,8 @@ import time
 
 import ipywidgets as W
 
-from ..display.panel_transcript import Transcript, UserTurn, newest_first
 from ..display.styles import error_html, footer_html
+from ..display.transcripts import Transcript, newest_first
 from ..errors import LlamaError, one_line
 from ..params import PARAMS, format_cost, models
 from ..pipeline.budget import Spending
@@ -131,7 +131,7 @@ class LlamaPanel(W.VBox):
         buttons = layout.button_row(
             [self.send_button, self.keep_toggle, self.context_toggle], [self.new_chat_button, self.copy_button]
         )
-        self.children = [  # the newest answer first, right under Send (transcript.newest_first)
+        self.children = [  # the newest answer first, right under Send (transcripts.newest_first)
             self.model_select,
             self.system_box,
             self.prompt_box,
@@ -259,7 +259,7 @@ class LlamaPanel(W.VBox):
             self.turns = [*self.turns, (prompt, response)]
             self.saved_turns = [*self.saved_turns, (prompt, response)]
             self._count(response)
-            self.transcript.outputs = newest_first(self.transcript.outputs, UserTurn(prompt), response)
+            self.transcript.outputs = newest_first(self.transcript.outputs, prompt, response)
             self.totals_line.value = self._totals_html()
             self._update_static()
         except BaseException as err:  # noqa: BLE001 - the panel must stay usable whatever happened

@@ -499,3 +499,16 @@ def test_cell_code_is_plain_text_that_the_magic_parser_reads_back():
     code = cell_code("Hi", DEFAULT_MODEL, 'a "b" c', {"max_tokens": 512, "top_p": 0.300000001}, fmt="markdown")
     assert code == '%%llama -s "a \\"b\\" c" --top-p 0.300000001 -f markdown\nHi'
     assert json.loads(json.dumps(code)) == code
+
+
+def test_the_panel_and_its_saved_copy_read_like_a_history_transcript(panel):
+    send(panel, "What is a <b>mean</b>?")
+    saved = panel.static_copy()._repr_html_()
+    for page in (transcript_html(panel), saved):  # the live panel, then what a saved notebook keeps
+        roles = re.findall(r'<div class="dataoorts-role" style="([^"]*)">(You|Llama)', page)
+        assert [r for _, r in roles] == ["You", "Llama"], page
+        assert all("font-size:1.15em" in style and "font-weight:bold" in style for style, _ in roles)
+        user = '<div class="dataoorts-user" style="white-space:pre-wrap;margin:.2em 0 .4em">What is a &lt;b&gt;mean'
+        assert user in page  # the user's words are text, not markup
+        # the answer's own headings (the offline echo has an h2) are no larger than the role labels
+        assert ".dataoorts-transcript .dataoorts-answer :is(h1,h2,h3,h4,h5,h6){font-size:1.05em" in page
