@@ -1,7 +1,8 @@
 """The package's layers, enforced: every import in every module (also those inside functions) points down.
 
 errors/params < api, offline, display (none imports another) < pipeline < batch < magics, widgets
-(widgets never imports magics); the package ``__init__``, ``cli`` and the old-path shim sit on top.
+(widgets never imports magics), gateway (imports no magics, widgets or IPython; only ``cli`` imports it);
+the package ``__init__``, ``cli`` and the old-path shim sit on top.
 requests is imported only in ``api/``; ``api/`` never imports IPython; ``offline/`` uses the
 standard library and ``params`` only. INTERFACE.md section 12.
 """
@@ -16,7 +17,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "dataoorts_magic"
 BASE = {"_version", "errors", "params"}
-RANK = {"base": 0, "api": 1, "offline": 1, "display": 1, "pipeline": 2, "batch": 3, "magics": 4, "widgets": 4}
+RANK = {"base": 0, "api": 1, "offline": 1, "display": 1, "pipeline": 2, "batch": 3}
+RANK.update({"magics": 4, "widgets": 4, "gateway": 4})
 TOP = {"__init__", "cli", "response"}  # may import any layer
 SUBPACKAGES = set(RANK) - {"base"}
 
@@ -75,6 +77,8 @@ def wrong_way(source: list[str], target: list[str]) -> str | None:
         return None
     if dst == "top":
         return f"{'.'.join(target)} is a top module (package __init__, cli, shim): nothing below imports it"
+    if src == "gateway" and dst in ("magics", "widgets"):
+        return f"the gateway never imports the {dst} layer (it runs without IPython)"
     if src == "magics" and dst == "widgets":
         return None  # %llama_panel opens the panel
     if src == "base":
@@ -89,8 +93,8 @@ def third_party_problem(source: list[str], module: str) -> str | None:
     src = layer(source)
     if root in ("requests", "urllib3") and src != "api":
         return f"{module} is imported only in api/"
-    if src == "api" and root in ("IPython", "ipywidgets", "ipykernel"):
-        return f"api/ never imports {root}"
+    if src in ("api", "gateway") and root in ("IPython", "ipywidgets", "ipykernel"):
+        return f"{src}/ never imports {root}"
     if src == "offline" and root != "dataoorts_magic" and root not in sys.stdlib_module_names:
         return f"offline/ uses the standard library only, not {root}"
     return None
@@ -131,6 +135,9 @@ def test_every_module_sits_in_a_known_place():
         (["params"], ["errors"], True),
         (["errors"], ["api", "client"], False),
         (["batch", "over"], ["__init__"], False),
+        (["gateway", "api"], ["offline", "protocol"], True),
+        (["gateway", "core"], ["magics", "llama"], False),
+        (["magics", "llama"], ["gateway", "core"], False),
     ],
 )
 def test_the_checker_itself_tells_right_from_wrong(source, target, allowed):

@@ -1,0 +1,178 @@
+"""``POST /api/v1``: a student's request, checked in the contract's order, then forwarded in turn.
+
+Order (INTERFACE.md section 14): the body's size (413 before it is read whole), who is asking
+(401, code 10000), the pause (403 with the teacher's message), the student's own rate (429 with
+Retry-After), the budget (the worst case reserved; 429 code 3036, which the extension never
+retries), then the class's turn at the provider. A 429 from the provider (not a used-up quota)
+slows the whole class once and the request waits for another turn, up to UPSTREAM_TRIES times.
+"""
+
+from __future__ import annotations
+
+import time
+
+from tornado.web import RequestHandler, stream_request_body
+
+from ..api.retry_policy import retry_after_seconds
+from ..offline.protocol import Reply, failure
+from .ledger import money, usd
+from .tokens import bearer
+from .wire import StreamReader, json_answer, price, read_ask, worst_case
+
+MAX_BODY_BYTES = 1024 * 1024
+HARD_BODY_BYTES = 64 * 1024 * 1024  # past this the connection is simply closed
+UPSTREAM_TRIES = 6
+PAUSED_CODE = 9403  # the gateway's own codes (not the provider's): paused, a student's own rate
+STUDENT_RATE_CODE = 9429
+QUOTA_CODES = (3036, 4006)
+BUDGET_HEADER = "X-Dataoorts-Budget-Remaining"
+BUDGET_TOTAL_HEADER = "X-Dataoorts-Budget"
+
+
+@stream_request_body
+class ApiHandler(RequestHandler):
+    def initialize(self, gateway):
+        self.gw = gateway
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.streaming = False
+
+    def check_xsrf_cookie(self):  # a bearer API: a browser never adds the Authorization header by itself
+        pass
+
+    def prepare(self):
+        self.request.connection.set_max_body_size(HARD_BODY_BYTES)
+        length = self.request.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            self.size = int(length)
+
+    def data_received(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size <= MAX_BODY_BYTES:
+            self.parts.append(chunk)
+        else:
+            self.parts.clear()  # refused: the rest is read and dropped, never kept
+
+    def reply(self, reply: Reply, remaining: tuple[float, float] | None = None) -> None:
+        self.set_status(reply.status)
+        self.set_header("Content-Type", reply.content_type)
+        for name, value in reply.headers.items():
+            self.set_header(name, str(value))
+        if remaining is not None:
+            self.set_header(BUDGET_HEADER, f"{max(0.0, remaining[0]):.6f}")
+            self.set_header(BUDGET_TOTAL_HEADER, f"{remaining[1]:.6f}")
+        self.finish(reply.body)
+
+    def note(self, name: str, status: int, started: float, extra: str = "") -> None:
+        self.gw.log(f"{status} {name} {time.monotonic() - started:.3f} s{extra}")
+
+    async def post(self):
+        started, now = time.monotonic(), time.time()
+        if self.size > MAX_BODY_BYTES:
+            return self.reply(failure(413, 3006, f"Request is too large (more than {MAX_BODY_BYTES} bytes)"))
+        who = await self.gw.identify(bearer(self.request.headers.get("Authorization")))
+        if who is None or who.name is None:
+            self.note("-", 401, started)
+            return self.reply(failure(401, 10000, "Unknown gateway token: ask your teacher for yours"))
+        self.name = name = who.name
+        state = self.gw.state()
+        student = self.gw.ledger.student(name)
+        if student is None:  # removed a moment ago
+            return self.reply(failure(401, 10000, "Unknown gateway token: ask your teacher for yours"))
+        refusal = {"time": now, "model": "", "elapsed": 0.0}
+        if state["paused"] == "1":
+            message = state["pause_message"] or "The class is paused by your teacher"
+            self.gw.ledger.record_refusal(name, {**refusal, "status": 403})
+            self.note(name, 403, started, " paused")
+            return self.reply(failure(403, PAUSED_CODE, f"{message} (ask your teacher)"))
+        wait = self.gw.window.admit(name, student.rate)
+        if wait:
+            self.gw.ledger.record_refusal(name, {**refusal, "status": 429})
+            text = f"Your limit of {student.rate} requests a minute is reached; wait {wait:.0f} s or ask your teacher"
+            return self.reply(failure(429, STUDENT_RATE_CODE, text, {"Retry-After": f"{wait:.0f}"}))
+        ask = read_ask(b"".join(self.parts), self.gw.max_tokens)
+        if isinstance(ask, Reply):
+            return self.reply(ask)
+        worst = worst_case(ask)
+        if not self.gw.ledger.reserve(name, worst):
+            row = self.gw.ledger.student(name)
+            self.gw.ledger.record_refusal(name, {**refusal, "model": ask.model, "status": 429})
+            self.note(name, 429, started, " budget")
+            text = f"budget used up: {money(usd(row.spent))} of {money(usd(row.budget))}; ask your teacher"
+            return self.reply(failure(429, 3036, text), (usd(row.budget - row.spent - row.reserved), usd(row.budget)))
+        await self.forward(name, ask, worst, started, now)
+
+    async def forward(self, name: str, ask, worst: int, started: float, now: float) -> None:
+        reader, answer = StreamReader(), None
+        try:
+            for _ in range(UPSTREAM_TRIES):
+                await self.gw.queue.turn(name)
+                answer = await self.gw.upstream.send(ask.raw(), self.stream_start, self.stream_chunk(reader))
+                if isinstance(answer, Reply) or not self.slowed_by(answer):
+                    break
+        finally:
+            if answer is None:  # cancelled while waiting: release the hold
+                self.gw.ledger.settle(name, worst, 0, self.row(now, started, ask, None, 499, None))
+        if isinstance(answer, Reply):
+            self.gw.ledger.settle(name, worst, 0, self.row(now, started, ask, None, answer.status, None))
+            return self.reply(answer)
+        if answer.streamed:
+            usage, text = reader.usage, reader.text
+        else:
+            usage, text = json_answer(answer.body)
+        status = answer.status
+        charged = 0 if status != 200 else (price(ask.model, *usage) if usage else worst)
+        self.gw.ledger.settle(name, worst, charged, self.row(now, started, ask, usage, status, text))
+        row = self.gw.ledger.student(name)
+        self.note(name, status, started, f" ${usd(charged):.6f}")
+        if answer.streamed:
+            self.finish()
+            return
+        headers = {k: v for k, v in (("Retry-After", answer.headers.get("Retry-After")),) if v}
+        if status in (401, 403):  # the account key was refused: not the student's to fix
+            reply = failure(502, 3043, "The provider refused the gateway's account key: tell your teacher")
+        else:
+            reply = Reply(status, answer.body, answer.headers.get("Content-Type", "application/json"), headers)
+        self.reply(reply, (usd(row.budget - row.spent - row.reserved), usd(row.budget)))
+
+    def slowed_by(self, answer) -> bool:
+        """Whether this is the provider's rate limit (then the class slows down and the request waits again)."""
+        if answer.status != 429 and not (answer.status == 503 and b"3040" in answer.body[:2000]):
+            return False
+        if any(str(code).encode() in answer.body[:2000] for code in QUOTA_CODES):
+            return False
+        wait = retry_after_seconds(answer.headers)
+        self.gw.ledger.record_upstream_limit(answer.status, wait)
+        self.gw.queue.slow_down(wait)
+        return True
+
+    def stream_start(self, status: int, headers) -> None:
+        self.streaming = True
+        self.set_status(status)
+        self.set_header("Content-Type", headers.get("Content-Type", "text/event-stream"))
+        self.set_header("Cache-Control", "no-cache")
+        row = self.gw.ledger.student(self.name)  # streamed: what is left with this request's worst case held
+        self.set_header(BUDGET_HEADER, f"{max(0.0, usd(row.budget - row.spent - row.reserved)):.6f}")
+        self.set_header(BUDGET_TOTAL_HEADER, f"{usd(row.budget):.6f}")
+        self.flush()
+
+    def stream_chunk(self, reader: StreamReader):
+        def on_chunk(chunk: bytes) -> None:
+            reader.feed(chunk)
+            self.write(chunk)
+            self.flush()
+
+        return on_chunk
+
+    def row(self, now, started, ask, usage, status, text) -> dict:
+        logged = self.gw.log_prompts
+        return {
+            "time": now,
+            "model": ask.model,
+            "prompt_tokens": usage[0] if usage else None,
+            "completion_tokens": usage[1] if usage else None,
+            "status": status,
+            "elapsed": time.monotonic() - started,
+            "prompt": "\n\n".join(m.get("content", "") for m in ask.messages) if logged else None,
+            "answer": text if logged else None,
+        }
