@@ -88,7 +88,8 @@ class ApiHandler(RequestHandler):
         wait = self.gw.window.admit(name, student.rate)
         if wait:
             self.gw.ledger.record_refusal(name, {**refusal, "status": 429})
-            text = f"Your limit of {student.rate} requests a minute is reached; wait {wait:.0f} s or ask your teacher"
+            per = f"{student.rate} request{'' if student.rate == 1 else 's'} a minute"
+            text = f"Your limit of {per} is reached; wait {wait:.0f} s or ask your teacher"
             return self.reply(failure(429, STUDENT_RATE_CODE, text, {"Retry-After": f"{wait:.0f}"}))
         ask = read_ask(b"".join(self.parts), self.gw.max_tokens)
         if isinstance(ask, Reply):

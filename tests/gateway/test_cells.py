@@ -1,0 +1,63 @@
+"""The student's view: a real ``%%llama`` cell in an InteractiveShell pointed at the gateway with a token.
+
+Each refusal is one line in the cell that names the fix; nothing of the account key shows.
+"""
+
+from __future__ import annotations
+
+import pytest
+from support.gateway_kit import ACCOUNT_KEY
+from support.shell import everything_shown, fails_in_one_line, run
+
+
+@pytest.fixture
+def student(gateway, monkeypatch):
+    """Point the kernel at the gateway as a student: DATAOORTS_API_URL and their token as the key."""
+
+    def become(name: str, **options) -> str:
+        token = gateway.student(name, **options)
+        monkeypatch.setenv("DATAOORTS_API_URL", gateway.url)
+        monkeypatch.setenv("DATAOORTS_API_KEY", token)
+        return token
+
+    return become
+
+
+def test_a_cell_is_answered_through_the_gateway_and_billed_to_the_student(ip, gateway, student):
+    student("lia")
+    result, captured = run(ip, "%%llama -n 40\nExplain a median in one line.")
+    assert result.success, captured.stderr
+    shown = everything_shown(captured)
+    assert "meta/llama-3.1-8b-instruct" in shown and ACCOUNT_KEY not in shown
+    assert gateway.ledger.student("lia").requests == 1
+
+
+def test_a_used_up_budget_is_one_line_that_says_ask_your_teacher(ip, gateway, student):
+    student("max", budget=0.0)
+    line = fails_in_one_line(ip, "%%llama\nHello")
+    assert "budget used up: $0.00 of $0.00; ask your teacher" in line and "code 3036" in line
+    assert gateway.ledger.recent_requests()[0].status == 429  # refused once: 3036 is never retried
+
+
+def test_a_pause_is_one_line_with_the_teachers_message(ip, gateway, student):
+    student("nia")
+    gateway.ledger.set_state(paused="1", pause_message="Exam in progress: no AI until 11:00")
+    gateway.server.gateway.forget_state()
+    line = fails_in_one_line(ip, "%%llama\nHello")
+    assert "HTTP 403" in line and "Exam in progress: no AI until 11:00 (ask your teacher)" in line
+
+
+def test_a_wrong_token_is_one_line_that_says_whom_to_ask(ip, gateway, student, monkeypatch):
+    student("oz")
+    monkeypatch.setenv("DATAOORTS_API_KEY", "dmg-not-a-real-token")
+    line = fails_in_one_line(ip, "%%llama\nHello")
+    assert "HTTP 401, code 10000: Unknown gateway token: ask your teacher for yours" in line
+
+
+def test_a_students_rate_refusal_is_one_line_with_the_wait(ip, gateway, student):
+    student("pip", rate=1)
+    run(ip, "%llama_config max_retries=0")  # a batch would wait out Retry-After; one cell shows the refusal
+    assert run(ip, "%%llama -n 20\nFirst question")[0].success
+    line = fails_in_one_line(ip, "%%llama -n 20\nSecond question")
+    assert "HTTP 429" in line and "Your limit of 1 request a minute is reached" in line
+    assert "run the cell again after that" in line
