@@ -52,3 +52,13 @@ def postgres():
     cluster = Cluster().start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def hub():
+    """A real JupyterHub (pip jupyterhub, npm configurable-http-proxy) running the gateway as its service."""
+    from support.hub import Hub
+
+    running = Hub().start()
+    yield running
+    running.stop()

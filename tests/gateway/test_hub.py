@@ -1,0 +1,68 @@
+"""``--hub``: a real JupyterHub runs the gateway as its service; students are known by their hub token.
+
+Each user's ``%%llama`` goes through the gateway on the Hub's own origin and is billed to that
+user; another user's token neither sees nor spends their budget; a hub admin sees the dashboard.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from support.shell import everything_shown, fails_in_one_line, run
+
+from dataoorts_magic.gateway.ledger import Ledger
+
+
+@pytest.fixture(scope="module")
+def tokens(hub):
+    return {user: hub.token_for(user) for user in ("alice", "bob", "teacher")}
+
+
+@pytest.fixture(scope="module")
+def ledger(hub):
+    return Ledger(hub.db_url)
+
+
+def get(hub, path: str, token: str | None):
+    headers = {"Authorization": f"token {token}"} if token else {}
+    return requests.get(hub.gateway + path, headers=headers, timeout=10)
+
+
+def as_user(monkeypatch, hub, token: str) -> None:
+    monkeypatch.setenv("DATAOORTS_API_URL", hub.gateway + "api/v1")
+    monkeypatch.setenv("DATAOORTS_API_KEY", token)
+
+
+def test_each_users_cell_goes_through_the_hub_gateway_and_is_billed_to_them(ip, hub, tokens, ledger, monkeypatch):
+    as_user(monkeypatch, hub, tokens["alice"])
+    result, captured = run(ip, "%%llama -n 30\nWhat is a z-score?")
+    assert result.success, captured.stderr
+    assert "meta/llama-3.1-8b-instruct" in everything_shown(captured)
+    alice = ledger.student("alice")
+    assert alice.hub and alice.requests == 1 and alice.spent > 0
+    assert alice.budget == 200_000  # the gateway's --budget 0.0002 for a hub user's first request
+    assert ledger.student("bob") is None  # bob has asked nothing yet
+
+
+def test_another_users_token_neither_sees_nor_spends_their_budget(ip, hub, tokens, ledger, monkeypatch):
+    seen = get(hub, "usage.json", tokens["bob"]).json()
+    assert [s["name"] for s in seen["students"]] == ["bob"] and "total" not in seen
+    assert get(hub, "dashboard", tokens["bob"]).status_code == 403
+    as_user(monkeypatch, hub, tokens["alice"])
+    while ledger.student("alice").spent + 30_000 < ledger.student("alice").budget:
+        assert run(ip, "%%llama -n 200\nTell me about variance.")[0].success
+    line = fails_in_one_line(ip, "%%llama -n 200\nOne more?")
+    assert "budget used up: $0.0" in line and " of $0.0002; ask your teacher" in line
+    alice_spent = ledger.student("alice").spent
+    as_user(monkeypatch, hub, tokens["bob"])
+    assert run(ip, "%%llama -n 30\nAnd me?")[0].success  # bob has his own budget
+    assert ledger.student("alice").spent == alice_spent and ledger.student("bob").requests == 1
+
+
+def test_a_hub_admin_sees_the_dashboard_and_others_are_refused(hub, tokens):
+    page = get(hub, "dashboard", tokens["teacher"])
+    assert page.status_code == 200 and "alice" in page.text and "Spend against budget" in page.text
+    assert get(hub, "usage.json", tokens["teacher"]).json()["total"]["requests"] >= 1
+    assert get(hub, "dashboard", tokens["alice"]).status_code == 403
+    assert get(hub, "usage.json", "not-a-hub-token").status_code == 401
+    assert get(hub, "usage.json", hub.tester_token).status_code == 401  # a service's token is nobody's
