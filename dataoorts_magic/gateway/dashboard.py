@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from html import escape
 
+from .ledger import money
+
 BAR_WIDTH = 360
 STYLE = """
 body{font:15px system-ui,sans-serif;margin:24px;color:#1f2328;background:#fff}
@@ -23,7 +25,7 @@ svg text{font:12px system-ui,sans-serif}
 
 def _bars(students: list[dict]) -> str:
     """Spend against budget, one bar per student: grey is the budget, blue (red when used up) the spend."""
-    row_h, label_w = 26, 140
+    row_h, label_w = 26, 150
     height = row_h * max(1, len(students)) + 10
     parts = [
         f'<svg role="img" aria-label="spend against budget" width="{label_w + BAR_WIDTH + 170}" '
@@ -33,10 +35,13 @@ def _bars(students: list[dict]) -> str:
         y = 5 + i * row_h
         share = min(1.0, s["spent"] / s["budget"]) if s["budget"] > 0 else 1.0
         colour = "#cf222e" if share >= 0.999 else "#0969da"
-        parts.append(f'<text x="0" y="{y + 15}">{escape(s["name"][:20])}</text>')
+        label = s["name"] if len(s["name"]) <= 16 else s["name"][:15] + "…"
+        parts.append(f'<text x="0" y="{y + 15}">{escape(label)}</text>')
         parts.append(f'<rect x="{label_w}" y="{y}" width="{BAR_WIDTH}" height="18" fill="#eaeef2"/>')
         parts.append(f'<rect x="{label_w}" y="{y}" width="{share * BAR_WIDTH:.1f}" height="18" fill="{colour}"/>')
-        parts.append(f'<text x="{label_w + BAR_WIDTH + 8}" y="{y + 15}">${s["spent"]:.4f} of ${s["budget"]:.2f}</text>')
+        parts.append(
+            f'<text x="{label_w + BAR_WIDTH + 8}" y="{y + 15}">{money(s["spent"])} of {money(s["budget"])}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -46,14 +51,14 @@ def _table(data: dict) -> str:
     head += "<th>budget</th><th>rate</th><th>last request</th></tr>"
     rows = [
         f"<tr><td>{escape(s['name'])}</td><td>{s['requests']}</td><td>{s['prompt_tokens']}</td>"
-        f"<td>{s['completion_tokens']}</td><td>${s['spent']:.6f}</td><td>${s['budget']:.2f}</td>"
+        f"<td>{s['completion_tokens']}</td><td>${s['spent']:.6f}</td><td>{money(s['budget'])}</td>"
         f"<td>{s['rate'] or ''}</td><td>{escape(s['last_request'])}</td></tr>"
         for s in data["students"]
     ]
     t = data["total"]
     rows.append(
         f"<tr><th>class</th><th>{t['requests']}</th><th>{t['prompt_tokens']}</th><th>{t['completion_tokens']}</th>"
-        f"<th>${t['spent']:.6f}</th><th>${t['budget']:.2f}</th><th></th><th></th></tr>"
+        f"<th>${t['spent']:.6f}</th><th>{money(t['budget'])}</th><th></th><th></th></tr>"
     )
     return f"<table id='students'>{head}{''.join(rows)}</table>"
 
@@ -104,8 +109,8 @@ def page(data: dict, xsrf_form: str, pause_action: str, prompts: list = ()) -> s
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Class gateway</title>"
         f"<style>{STYLE}</style></head><body><h1>Class gateway</h1>"
-        f"<p class='muted'>{len(data['students'])} students · ${data['total']['spent']:.4f} spent of "
-        f"${data['total']['budget']:.2f} budgeted · {data['total']['requests']} answers</p>"
+        f"<p class='muted'>{len(data['students'])} students · {money(data['total']['spent'])} spent of "
+        f"{money(data['total']['budget'])} budgeted · {data['total']['requests']} answers</p>"
         f"{_switch(data, xsrf_form, pause_action)}<h2>Spend against budget</h2>{_bars(data['students'])}"
         f"<h2>Students</h2>{_table(data)}<h2>The provider's recent 429s</h2>{_limits(data)}{_prompts(list(prompts))}"
         "</body></html>"

@@ -35,8 +35,9 @@ def usd(nano: int | None) -> float:
 
 
 def money(value: float) -> str:
-    """Dollars as a teacher writes them: $0.50, and $0.0003 for what two decimals would hide."""
-    return f"${value:.2f}" if round(value, 2) == round(value, 6) or value >= 1 else f"${value:.4f}"
+    """Dollars as a teacher reads them: $0.50, $0.4821, $0.000024 (to the micro-dollar, no trailing zeros)."""
+    whole, _, cents = f"{value:.6f}".rstrip("0").partition(".")
+    return f"${whole}.{cents.ljust(2, '0')}"
 
 
 def nano(usd_value: float) -> int:

@@ -6,7 +6,7 @@ import csv
 import io
 import time
 
-from .ledger import Ledger, usd
+from .ledger import Ledger, money, usd
 
 COLUMNS = ("name", "requests", "prompt_tokens", "completion_tokens", "spent", "budget", "last_request")
 
@@ -63,7 +63,7 @@ def as_table(data: dict) -> str:
                 str(r["prompt_tokens"]),
                 str(r["completion_tokens"]),
                 f"${r['spent']:.6f}",
-                f"${r['budget']:.2f}",
+                money(r["budget"]),
                 r["last_request"],
             )
         )
