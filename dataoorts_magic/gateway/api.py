@@ -29,6 +29,11 @@ BUDGET_HEADER = "X-Dataoorts-Budget-Remaining"
 BUDGET_TOTAL_HEADER = "X-Dataoorts-Budget"
 
 
+def left(money) -> tuple[float, float]:
+    """(USD left, USD budget) from a ledger row or a (budget, spent, reserved) tuple."""
+    return usd(money.budget - money.spent - money.reserved), usd(money.budget)
+
+
 @stream_request_body
 class ApiHandler(RequestHandler):
     def initialize(self, gateway):
@@ -76,7 +81,7 @@ class ApiHandler(RequestHandler):
             return self.reply(failure(401, 10000, "Unknown gateway token: ask your teacher for yours"))
         self.name = name = who.name
         state = self.gw.state()
-        student = self.gw.ledger.student(name)
+        student = who.row
         if student is None:  # removed a moment ago
             return self.reply(failure(401, 10000, "Unknown gateway token: ask your teacher for yours"))
         refusal = {"time": now, "model": "", "elapsed": 0.0}
@@ -95,12 +100,13 @@ class ApiHandler(RequestHandler):
         if isinstance(ask, Reply):
             return self.reply(ask)
         worst = worst_case(ask)
-        if not self.gw.ledger.reserve(name, worst):
+        self.held = self.gw.ledger.reserve(name, worst)
+        if self.held is None:
             row = self.gw.ledger.student(name)
             self.gw.ledger.record_refusal(name, {**refusal, "model": ask.model, "status": 429})
             self.note(name, 429, started, " budget")
             text = f"budget used up: {money(usd(row.spent))} of {money(usd(row.budget))}; ask your teacher"
-            return self.reply(failure(429, 3036, text), (usd(row.budget - row.spent - row.reserved), usd(row.budget)))
+            return self.reply(failure(429, 3036, text), left(row))
         await self.forward(name, ask, worst, started, now)
 
     async def forward(self, name: str, ask, worst: int, started: float, now: float) -> None:
@@ -123,8 +129,7 @@ class ApiHandler(RequestHandler):
             usage, text = json_answer(answer.body)
         status = answer.status
         charged = 0 if status != 200 else (price(ask.model, *usage) if usage else worst)
-        self.gw.ledger.settle(name, worst, charged, self.row(now, started, ask, usage, status, text))
-        row = self.gw.ledger.student(name)
+        row = self.gw.ledger.settle(name, worst, charged, self.row(now, started, ask, usage, status, text))
         self.note(name, status, started, f" ${usd(charged):.6f}")
         if answer.streamed:
             self.finish()
@@ -134,7 +139,7 @@ class ApiHandler(RequestHandler):
             reply = failure(502, 3043, "The provider refused the gateway's account key: tell your teacher")
         else:
             reply = Reply(status, answer.body, answer.headers.get("Content-Type", "application/json"), headers)
-        self.reply(reply, (usd(row.budget - row.spent - row.reserved), usd(row.budget)))
+        self.reply(reply, left(row))
 
     def slowed_by(self, answer) -> bool:
         """Whether this is the provider's rate limit (then the class slows down and the request waits again)."""
@@ -152,9 +157,9 @@ class ApiHandler(RequestHandler):
         self.set_status(status)
         self.set_header("Content-Type", headers.get("Content-Type", "text/event-stream"))
         self.set_header("Cache-Control", "no-cache")
-        row = self.gw.ledger.student(self.name)  # streamed: what is left with this request's worst case held
-        self.set_header(BUDGET_HEADER, f"{max(0.0, usd(row.budget - row.spent - row.reserved)):.6f}")
-        self.set_header(BUDGET_TOTAL_HEADER, f"{usd(row.budget):.6f}")
+        remaining, budget = left(self.held)  # streamed: what is left with this request's worst case held
+        self.set_header(BUDGET_HEADER, f"{max(0.0, remaining):.6f}")
+        self.set_header(BUDGET_TOTAL_HEADER, f"{budget:.6f}")
         self.flush()
 
     def stream_chunk(self, reader: StreamReader):

@@ -19,10 +19,10 @@ STATE_TTL_S = 1.0
 
 
 class Who:
-    """The holder of a bearer token: a student (``name``), an admin, or both (a hub admin)."""
+    """The holder of a bearer token: a student (``name``, with their ledger ``row``), an admin, or both."""
 
-    def __init__(self, name: str | None, admin: bool):
-        self.name, self.admin = name, admin
+    def __init__(self, name: str | None, admin: bool, row=None):
+        self.name, self.admin, self.row = name, admin, row
 
 
 class Gateway:
@@ -69,14 +69,14 @@ class Gateway:
             return None
         row = self.ledger.student_by_hash(token_hash(token))
         if row is not None and same_hash(token, row.token_hash):
-            return Who(row.name, False)
+            return Who(row.name, False, row)
         if self.is_admin_token(token):
             return Who(None, True)
         if self.hub is not None:
             user = await self.hub.who(token)
             if user is not None:
                 self.ledger.ensure_hub_student(user.name, self.default_budget)
-                return Who(user.name, user.admin)
+                return Who(user.name, user.admin, self.ledger.student(user.name))
         return None
 
     def close(self) -> None:

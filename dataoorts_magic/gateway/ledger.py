@@ -20,11 +20,40 @@ from __future__ import annotations
 import contextlib
 import time
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import ConfigError
 from .ledger_schema import NANO, open_engine, requests, state, students, upstream_limits
+
+# The statements of every request, built once: SQLAlchemy then reuses their compiled form, and
+# building a statement costs more than running it on SQLite.
+_BY_HASH = select(students).where(students.c.token_hash == bindparam("h"))
+_BY_NAME = select(students).where(students.c.name == bindparam("n"))
+_MONEY = (students.c.budget, students.c.spent, students.c.reserved)
+_RESERVE = (
+    update(students)
+    .where(students.c.name == bindparam("n"))
+    .where(students.c.spent + students.c.reserved + bindparam("w") <= students.c.budget)
+    .values(reserved=students.c.reserved + bindparam("w"))
+    .returning(*_MONEY)
+)
+_SETTLE = (
+    update(students)
+    .where(students.c.name == bindparam("n"))
+    .values(
+        reserved=students.c.reserved - bindparam("w"),
+        spent=students.c.spent + bindparam("c"),
+        requests=students.c.requests + bindparam("a"),
+        prompt_tokens=students.c.prompt_tokens + bindparam("p"),
+        completion_tokens=students.c.completion_tokens + bindparam("q"),
+        last_request=bindparam("t"),
+    )
+    .returning(*_MONEY)
+)
+_ROW = insert(requests)
+ROW_DEFAULTS = {"model": "", "prompt_tokens": None, "completion_tokens": None, "elapsed": 0.0, "prompt": None}
+ROW_DEFAULTS["answer"] = None
 
 STATE_DEFAULTS = {"paused": "0", "pause_message": "", "admin_hashes": "", "cookie_secret": ""}
 MAX_ADMIN_TOKENS = 5  # the newest admin tokens that work; older ones stop
@@ -98,51 +127,45 @@ class Ledger:
 
     def student(self, name: str):
         with self.engine.connect() as db:
-            return db.execute(select(students).where(students.c.name == name)).first()
+            return db.execute(_BY_NAME, {"n": name}).first()
 
     def student_by_hash(self, token_hash: str):
         with self.engine.connect() as db:
-            return db.execute(select(students).where(students.c.token_hash == token_hash)).first()
+            return db.execute(_BY_HASH, {"h": token_hash}).first()
 
     def students(self) -> list:
         with self.engine.connect() as db:
             return list(db.execute(select(students).order_by(students.c.name)))
 
     # -- money --------------------------------------------------------------------------------
-    def reserve(self, name: str, worst: int) -> bool:
-        """Hold ``worst`` nano-USD of ``name``'s budget; False when it would pass the budget."""
+    def reserve(self, name: str, worst: int):
+        """Hold ``worst`` nano-USD of ``name``'s budget: (budget, spent, reserved) after, or None when
+        it would pass the budget (nothing held)."""
         with self.engine.begin() as db:
-            held = db.execute(
-                update(students)
-                .where(students.c.name == name)
-                .where(students.c.spent + students.c.reserved + worst <= students.c.budget)
-                .values(reserved=students.c.reserved + worst)
-            ).rowcount
-        return held == 1
+            return db.execute(_RESERVE, {"n": name, "w": worst}).first()
 
-    def settle(self, name: str, worst: int, charged: int, row: dict) -> None:
-        """Replace the hold of ``worst`` by ``charged`` (at most ``worst``) and write the request's row."""
+    def settle(self, name: str, worst: int, charged: int, row: dict):
+        """Replace the hold of ``worst`` by ``charged`` (at most ``worst``) and write the request's row;
+        returns (budget, spent, reserved) after."""
         charged = max(0, min(charged, worst))
-        answered = row.get("status") == 200
+        values = {
+            "n": name,
+            "w": worst,
+            "c": charged,
+            "a": 1 if row.get("status") == 200 else 0,
+            "p": row.get("prompt_tokens") or 0,
+            "q": row.get("completion_tokens") or 0,
+            "t": row["time"],
+        }
         with self.engine.begin() as db:
-            db.execute(
-                update(students)
-                .where(students.c.name == name)
-                .values(
-                    reserved=students.c.reserved - worst,
-                    spent=students.c.spent + charged,
-                    requests=students.c.requests + (1 if answered else 0),
-                    prompt_tokens=students.c.prompt_tokens + (row.get("prompt_tokens") or 0),
-                    completion_tokens=students.c.completion_tokens + (row.get("completion_tokens") or 0),
-                    last_request=row["time"],
-                )
-            )
-            db.execute(insert(requests).values(student=name, cost=charged, **row))
+            money = db.execute(_SETTLE, values).first()
+            db.execute(_ROW, {**ROW_DEFAULTS, **row, "student": name, "cost": charged})
+        return money
 
     def record_refusal(self, name: str, row: dict) -> None:
         """A request refused before it was sent (pause, rate, budget): a row, no charge."""
         with self.engine.begin() as db:
-            db.execute(insert(requests).values(student=name, cost=0, **row))
+            db.execute(_ROW, {**ROW_DEFAULTS, **row, "student": name, "cost": 0})
 
     # -- the class's switches ---------------------------------------------------------------------
     def state(self) -> dict:
