@@ -105,7 +105,10 @@ class ApiHandler(RequestHandler):
             row = self.gw.ledger.student(name)
             self.gw.ledger.record_refusal(name, {**refusal, "model": ask.model, "status": 429})
             self.note(name, 429, started, " budget")
-            text = f"budget used up: {money(usd(row.spent))} of {money(usd(row.budget))}; ask your teacher"
+            text = f"budget used up: {money(usd(row.spent))} of {money(usd(row.budget))}"
+            if row.spent + row.reserved < row.budget:  # what is left is less than this request could cost
+                text += f", and this request could cost {money(usd(worst))} (ask for fewer tokens with -n)"
+            text += "; ask your teacher"
             return self.reply(failure(429, 3036, text), left(row))
         await self.forward(name, ask, worst, started, now)
 

@@ -80,8 +80,9 @@ def test_the_budget_is_refused_with_3036_before_anything_is_sent(gateway, upstre
         answered += 1
     sent = upstream.count
     status, code, message = error_of(post(gateway, token, body(max_tokens=200)))
-    assert (status, code) == (429, 3036) and message.endswith("of $0.0001; ask your teacher")
-    assert message.startswith("budget used up: $0.")
+    assert (status, code) == (429, 3036) and message.startswith("budget used up: $0.0000")
+    assert " of $0.0001, and this request could cost $0.0000" in message
+    assert message.endswith(" (ask for fewer tokens with -n); ask your teacher")
     assert upstream.count == sent and answered >= 1
     cy = gateway.ledger.student("cy")
     assert cy.spent <= cy.budget and cy.reserved == 0

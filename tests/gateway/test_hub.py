@@ -52,7 +52,7 @@ def test_another_users_token_neither_sees_nor_spends_their_budget(ip, hub, token
     while ledger.student("alice").spent + 30_000 < ledger.student("alice").budget:
         assert run(ip, "%%llama -n 200\nTell me about variance.")[0].success
     line = fails_in_one_line(ip, "%%llama -n 200\nOne more?")
-    assert "budget used up: $0.0" in line and " of $0.0002; ask your teacher" in line
+    assert "budget used up: $0.0" in line and " of $0.0002" in line and "; ask your teacher" in line
     alice_spent = ledger.student("alice").spent
     as_user(monkeypatch, hub, tokens["bob"])
     assert run(ip, "%%llama -n 30\nAnd me?")[0].success  # bob has his own budget
