@@ -257,7 +257,7 @@ class LlamaSession:
 
             url, key = start_offline()
             return url, Secret(key), True
-        key = settings_mod.read_key(self._key)
+        key = settings_mod.read_key(self._key, url=eff["api_url"])
         if not key:
             raise MissingKeyError()
         from ..api.endpoint_url import insecure_endpoint_warning, url_problem

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+from urllib.parse import urlsplit
 
 from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 from traitlets.config import Configurable
@@ -241,7 +242,29 @@ def parse_assignment(name: str, text: str):
     return text.strip() if name == "api_url" else text
 
 
-def read_key(session_key, environ=os.environ):
+def read_key(session_key, environ=os.environ, url=None):
     """The API key at call time, as a :class:`~dataoorts_magic.secret.Secret`: the one typed with
-    ``%llama_key``, else the environment's; None when neither is set."""
-    return session_key or Secret.of(environ.get(KEY_ENV))
+    ``%llama_key``, else the environment's, else (for a ``url`` on the Hub's own origin: a class
+    gateway run as a JupyterHub service) ``JUPYTERHUB_API_TOKEN``; None when none applies."""
+    return session_key or Secret.of(environ.get(KEY_ENV)) or hub_key(url, environ)
+
+
+def _origin(url: str) -> tuple:
+    parts = urlsplit(url)
+    return (
+        parts.scheme.lower(),
+        (parts.hostname or "").lower(),
+        parts.port or {"http": 80, "https": 443}.get(parts.scheme),
+    )
+
+
+def hub_key(url, environ=os.environ):
+    """``JUPYTERHUB_API_TOKEN`` when ``url`` has the scheme, host and port of the Hub (its public URL
+    or its API URL, as JupyterHub tells a single-user server), else None: never for another host."""
+    token = environ.get("JUPYTERHUB_API_TOKEN")
+    try:
+        hub = {_origin(environ[n]) for n in ("JUPYTERHUB_PUBLIC_HUB_URL", "JUPYTERHUB_API_URL") if environ.get(n)}
+        here = _origin(url) if token and url else None
+    except ValueError:  # a port that is not a number
+        return None
+    return Secret.of(token) if here and here[1] and here in hub else None

@@ -66,3 +66,15 @@ def test_a_hub_admin_sees_the_dashboard_and_others_are_refused(hub, tokens):
     assert get(hub, "dashboard", tokens["alice"]).status_code == 403
     assert get(hub, "usage.json", "not-a-hub-token").status_code == 401
     assert get(hub, "usage.json", hub.tester_token).status_code == 401  # a service's token is nobody's
+
+
+def test_with_no_key_a_kernel_on_the_hub_uses_its_hub_token_for_the_gateway(ip, hub, tokens, ledger, monkeypatch):
+    # What a single-user server's kernel has: its Hub token and the Hub's URLs, and no DATAOORTS_API_KEY.
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", tokens["bob"])
+    monkeypatch.setenv("JUPYTERHUB_API_URL", hub.api)
+    monkeypatch.setenv("JUPYTERHUB_PUBLIC_HUB_URL", hub.public + "/hub/")
+    monkeypatch.setenv("DATAOORTS_API_URL", hub.gateway + "api/v1")
+    before = ledger.student("bob").requests if ledger.student("bob") else 0
+    result, captured = run(ip, "%%llama -n 20\nWhat is a quartile?")
+    assert result.success, captured.stderr
+    assert ledger.student("bob").requests == before + 1
