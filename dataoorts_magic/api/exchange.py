@@ -17,6 +17,7 @@ import urllib3.exceptions
 from requests.auth import AuthBase
 
 from ..errors import BadResponseError, ConnectionFailedError, LlamaError, RequestTimeoutError
+from ..params import format_cost
 from ..secret import Secret
 from .answer_body import MAX_ANSWER_BYTES, decoded, raw_pieces, read_body
 from .deadline import Deadline
@@ -87,7 +88,7 @@ def _exchange_once(session, url, body, headers, timeouts, key, on_text, max_answ
         try:
             content_type = response.headers.get("Content-Type", "").lower()
             if 200 <= response.status_code < 300 and content_type.startswith("text/event-stream"):
-                return _read_events(response, url, key, deadline, on_text, max_answer_bytes)
+                return _budget_left(_read_events(response, url, key, deadline, on_text, max_answer_bytes), response)
             try:
                 content = read_body(response.raw, max_answer_bytes)
             except LlamaError as err:
@@ -111,6 +112,18 @@ def _exchange_once(session, url, body, headers, timeouts, key, on_text, max_answ
         raise failure
     if on_text is not None and reply.text:
         on_text(reply.text)
+    return _budget_left(reply, response)
+
+
+def _budget_left(reply: Reply, response) -> Reply:
+    """A class gateway (INTERFACE.md section 14) reports the student's budget: the footer says what is left."""
+    try:
+        left, budget = (float(response.headers[f"X-Dataoorts-Budget{n}"]) for n in ("-Remaining", ""))
+    except (KeyError, ValueError):
+        return reply
+    if 0 <= left <= budget < 1e9:
+        dollars = f"${budget:.2f}" if round(budget, 2) == round(budget, 6) else format_cost(budget)
+        reply.notes.append(f"{format_cost(left) if left < 0.01 else f'${left:.4f}'} left of {dollars}")
     return reply
 
 

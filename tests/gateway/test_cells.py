@@ -61,3 +61,20 @@ def test_a_students_rate_refusal_is_one_line_with_the_wait(ip, gateway, student)
     line = fails_in_one_line(ip, "%%llama -n 20\nSecond question")
     assert "HTTP 429" in line and "Your limit of 1 request a minute is reached" in line
     assert "run the cell again after that" in line
+
+
+@pytest.mark.parametrize("stream", ["", " --stream"])
+def test_the_footer_shows_what_is_left_of_the_budget(ip, gateway, student, stream):
+    student("quin", budget=0.50)
+    result, captured = run(ip, f"%%llama -n 2000{stream}\nExplain a mode in one line.")
+    assert result.success, captured.stderr
+    (footer,) = [line for line in captured.outputs[-1].data["text/plain"].splitlines() if line.startswith("-- meta/")]
+    spent = gateway.ledger.student("quin").spent / 1e9
+    held = 2000 * 80e-9  # a stream's headers leave before its cost is known: its worst case is still held
+    left = 0.50 - spent - (held if stream else 0)
+    assert footer.endswith(f" · ${left:.4f} left of $0.50"), footer
+
+
+def test_an_endpoint_that_reports_no_budget_shows_no_such_note(ip, online):
+    result, captured = run(ip, "%%llama -n 20\nHello")
+    assert result.success and " left of " not in everything_shown(captured)
