@@ -256,7 +256,7 @@ def test_classroom_shows_a_students_session_through_the_gateway(executed):
     nb = executed(REPO / "notebooks" / "classroom.ipynb")
     assert "Added ada with a budget of $0.0005. Their token (shown once):" in text_of(nb)
     (answer,) = cell_outputs(nb, "%%llama -n 60")
-    assert "16 → 60 tokens" in plain(answer)
+    assert "16 → 60 tokens" in plain(answer) and " left of $0.0005" in plain(answer)  # the budget, in the footer
     (batch,) = cell_outputs(nb, "%%llama --over topics")
     assert "-- 3 requests · " in plain(batch)
     assert "ada: 4 answers, $" in text_of(nb)

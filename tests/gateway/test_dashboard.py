@@ -65,3 +65,14 @@ def test_a_student_token_gets_403_and_nobody_gets_in_without_a_token(gateway):
     anonymous = requests.get(gateway.base + "dashboard")
     assert anonymous.status_code == 401 and "Paste the admin token" in anonymous.text and "ada" not in anonymous.text
     assert requests.post(gateway.base + "pause", headers={"Authorization": f"Bearer {token}"}).status_code == 403
+
+
+def test_with_log_prompts_the_teacher_reads_prompts_and_answers_escaped(start_gateway):
+    gateway = start_gateway(log_prompts=True)
+    token, admin = gateway.student("uma"), gateway.admin()
+    ask_with = {"Authorization": f"Bearer {token}"}
+    requests.post(gateway.url, json=body("<script>alert(1)</script> what is a mean?"), headers=ask_with, timeout=30)
+    (row,) = gateway.ledger.recent_requests()
+    assert row.prompt == "<script>alert(1)</script> what is a mean?" and "offline endpoint" in row.answer
+    page = requests.get(gateway.base + "dashboard", headers={"Authorization": f"Bearer {admin}"}).text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; what is a mean?" in page and "<script>" not in page
