@@ -17,7 +17,7 @@ from ..api.retry_policy import retry_after_seconds
 from ..offline.protocol import Reply, failure
 from .ledger import money, usd
 from .tokens import bearer
-from .wire import StreamReader, json_answer, price, read_ask, worst_case
+from .wire import StreamReader, error_code, json_answer, price, read_ask, worst_case
 
 MAX_BODY_BYTES = 1024 * 1024
 HARD_BODY_BYTES = 64 * 1024 * 1024  # past this the connection is simply closed
@@ -40,7 +40,6 @@ class ApiHandler(RequestHandler):
         self.gw = gateway
         self.parts: list[bytes] = []
         self.size = 0
-        self.streaming = False
 
     def check_xsrf_cookie(self):  # a bearer API: a browser never adds the Authorization header by itself
         pass
@@ -120,9 +119,9 @@ class ApiHandler(RequestHandler):
                 answer = await self.gw.upstream.send(ask.raw(), self.stream_start, self.stream_chunk(reader))
                 if isinstance(answer, Reply) or not self.slowed_by(answer):
                     break
-        finally:
-            if answer is None:  # cancelled while waiting: release the hold
-                self.gw.ledger.settle(name, worst, 0, self.row(now, started, ask, None, 499, None))
+        except BaseException:  # cancelled or failed while waiting or sending: release the hold, charge nothing
+            self.gw.ledger.settle(name, worst, 0, self.row(now, started, ask, None, 499, None))
+            raise
         if isinstance(answer, Reply):
             self.gw.ledger.settle(name, worst, 0, self.row(now, started, ask, None, answer.status, None))
             return self.reply(answer)
@@ -146,9 +145,8 @@ class ApiHandler(RequestHandler):
 
     def slowed_by(self, answer) -> bool:
         """Whether this is the provider's rate limit (then the class slows down and the request waits again)."""
-        if answer.status != 429 and not (answer.status == 503 and b"3040" in answer.body[:2000]):
-            return False
-        if any(str(code).encode() in answer.body[:2000] for code in QUOTA_CODES):
+        code = error_code(answer.body)
+        if (answer.status != 429 and code != 3040) or code in QUOTA_CODES:
             return False
         wait = retry_after_seconds(answer.headers)
         self.gw.ledger.record_upstream_limit(answer.status, wait)
@@ -156,7 +154,6 @@ class ApiHandler(RequestHandler):
         return True
 
     def stream_start(self, status: int, headers) -> None:
-        self.streaming = True
         self.set_status(status)
         self.set_header("Content-Type", headers.get("Content-Type", "text/event-stream"))
         self.set_header("Cache-Control", "no-cache")

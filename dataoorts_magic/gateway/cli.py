@@ -99,6 +99,11 @@ def _serve(args) -> int:
 
     host, port, prefix = args.host or "127.0.0.1", args.port or DEFAULT_PORT, "/"
     if args.hub:
+        if not os.environ.get("JUPYTERHUB_API_URL"):
+            raise ConfigError(
+                "--hub needs JUPYTERHUB_API_URL: let JupyterHub start the gateway as a service "
+                "(the README's jupyterhub_config.py block), which sets it."
+            )
         service = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL", ""))
         host, port = args.host or service.hostname or host, args.port or service.port or port
         prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/").rstrip("/") + "/"

@@ -15,7 +15,6 @@ import time
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from ..errors import ConfigError
 from .tokens import token_hash
 
 CACHE_S = 60.0
@@ -36,13 +35,8 @@ class HubUsers:
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> HubUsers:
-        url = environ.get("JUPYTERHUB_API_URL")
-        if not url:
-            raise ConfigError(
-                "--hub needs JUPYTERHUB_API_URL: run the gateway as a JupyterHub service "
-                "(the README's jupyterhub_config.py block), which sets it."
-            )
-        return cls(url)
+        """The Hub whose API JupyterHub names in ``JUPYTERHUB_API_URL`` (``gateway serve --hub`` checks it is set)."""
+        return cls(environ["JUPYTERHUB_API_URL"])
 
     async def who(self, token: str) -> HubUser | None:
         """The hub user owning ``token``, or None when the Hub does not know it as a user's token."""

@@ -94,6 +94,16 @@ def json_answer(content: bytes) -> tuple[tuple[int, int] | None, str | None]:
     return usage_tokens(result.get("usage")), text if isinstance(text, str) else None
 
 
+def error_code(content: bytes) -> int | None:
+    """The provider's code in a failure envelope (``errors[0].code``), or None."""
+    try:
+        errors = parse_json(content).get("errors")
+        code = errors[0].get("code") if errors else None
+    except (ValueError, UnicodeDecodeError, AttributeError, TypeError, KeyError):
+        return None
+    return code if isinstance(code, int) else None
+
+
 class StreamReader:
     """Reads the events of a stream as they pass through, for its usage (and text, to log it)."""
 

@@ -86,3 +86,5 @@ def test_bad_input_is_one_line_naming_the_fix(db_url, capsys):
     assert status == 2 and err.count("\n") == 1 and "postgresql://" in err
     status, _, err = command(capsys, "serve", "--db", db_url)
     assert status == 2 and err == "error: No account key: set DATAOORTS_API_KEY, or try the gateway with --offline.\n"
+    status, _, err = command(capsys, "serve", "--hub", "--offline", "--db", db_url)
+    assert status == 2 and err.startswith("error: --hub needs JUPYTERHUB_API_URL: let JupyterHub start the gateway")
