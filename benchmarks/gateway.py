@@ -122,16 +122,24 @@ def percentiles(times: list[float]) -> tuple[float, float]:
     return cuts[49] * 1000, cuts[98] * 1000
 
 
-def timed(url: str, key_of, concurrent: int, each: int) -> list[float]:
-    """Seconds of each of ``each`` requests by ``concurrent`` students asking at once."""
+def timed(upstream: str, through: str, tokens: list[str], concurrent: int, each: int) -> tuple[list, list]:
+    """Seconds of each request, direct and through the gateway, by ``concurrent`` students at once.
+
+    Each student alternates a direct call and one through the gateway, so both see the same load
+    (other processes on a shared machine come and go)."""
 
     def one(i):
-        return [post(url, key_of(i), body("How do I read a box plot?"))[1] for _ in range(each)]
+        direct, via = [], []
+        for _ in range(each):
+            direct.append(post(upstream, KEY, body("How do I read a box plot?"))[1])
+            via.append(post(through, tokens[i], body("How do I read a box plot?"))[1])
+        return direct, via
 
     for _ in range(2):  # warm up: connections, the ledger's pages
         one(0)
     with ThreadPoolExecutor(concurrent) as pool:
-        return [t for times in pool.map(one, range(concurrent)) for t in times]
+        runs = list(pool.map(one, range(concurrent)))
+    return [t for d, _ in runs for t in d], [t for _, v in runs for t in v]
 
 
 def latency(folder: Path) -> None:
@@ -141,8 +149,7 @@ def latency(folder: Path) -> None:
         tokens = students(db, 30, 100.0)
         with gateway(db, upstream) as through:
             for concurrent, each in ((1, 300), (30, 20)):
-                direct = percentiles(timed(upstream, lambda i: KEY, concurrent, each))
-                via = percentiles(timed(through, lambda i: tokens[i], concurrent, each))
+                direct, via = (percentiles(times) for times in timed(upstream, through, tokens, concurrent, each))
                 print(
                     f"  {concurrent:2d} student(s): direct p50 {direct[0]:.1f} ms p99 {direct[1]:.1f} ms; "
                     f"through the gateway p50 {via[0]:.1f} ms p99 {via[1]:.1f} ms; "
