@@ -21,6 +21,20 @@ READ_TIMEOUT_S = 300.0
 REDACTED = b"[redacted]"
 
 
+def keep_alive_client(max_clients: int, keep_alive: bool = True) -> AsyncHTTPClient:
+    """libcurl's client when pycurl is installed (it keeps connections, and TLS sessions, open between
+    requests: a new TLS handshake to the provider per request would cost more than the gateway itself);
+    else tornado's own, which opens a connection per request."""
+    try:
+        if not keep_alive:
+            raise ImportError("tornado's own client asked for")
+        import pycurl  # noqa: F401
+        from tornado.curl_httpclient import CurlAsyncHTTPClient
+    except ImportError:
+        return AsyncHTTPClient(force_instance=True, max_clients=max_clients)
+    return CurlAsyncHTTPClient(force_instance=True, max_clients=max_clients)
+
+
 class Answer:
     """What the provider sent: status, headers, and the whole body unless it was streamed on."""
 
@@ -31,9 +45,9 @@ class Answer:
 class Upstream:
     """The provider at ``url``, called with ``key``; ``max_clients`` requests in flight at most."""
 
-    def __init__(self, url: str, key: Secret, max_clients: int = 256):
+    def __init__(self, url: str, key: Secret, max_clients: int = 256, keep_alive: bool = True):
         self.url, self._key = url, key
-        self._client = AsyncHTTPClient(force_instance=True, max_clients=max_clients)
+        self._client = keep_alive_client(max_clients, keep_alive)
 
     def scrub(self, data: bytes) -> bytes:
         """``data`` with the account key removed (a provider that echoes headers must not leak it)."""

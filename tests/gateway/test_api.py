@@ -162,3 +162,20 @@ def test_it_listens_on_loopback_only_by_default(gateway):
         with socket.socket() as sock:
             sock.settimeout(1)
             assert sock.connect_ex((address, port)) != 0
+
+
+def test_an_unreachable_provider_is_one_502_naming_the_teacher_and_costs_nothing(db_url):
+    from dataoorts_magic.gateway.app import GatewayServer
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}/api/v1"  # bound, never listening
+        with GatewayServer(db_url, nowhere, ACCOUNT_KEY, log=lambda line: None) as server:
+            from support.gateway_kit import Running
+
+            gateway = Running(server, [])
+            response = post(gateway, gateway.student("vic"))
+    status, code, message = error_of(response)
+    assert (status, code) == (502, 3043) and message.endswith("tell your teacher")
+    vic = gateway.ledger.student("vic")
+    assert vic.spent == 0 and vic.reserved == 0
