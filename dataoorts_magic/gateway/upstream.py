@@ -59,9 +59,22 @@ class Upstream:
 
         Returns the :class:`Answer`, or a failure :class:`Reply` when the provider was not reached.
         """
-        head: dict = {"status": 0, "headers": HTTPHeaders(), "stream": False}
+        head: dict = {"status": 0, "headers": HTTPHeaders(), "stream": False, "done": False}
         kept: list[bytes] = []
         size = [0]
+
+        def end_of_head(status: int, headers) -> None:
+            """Headers complete: a stream starts now, with any body that arrived before we knew."""
+            if head["done"]:
+                return
+            head["done"] = True
+            kind = headers.get("Content-Type", "").lower()
+            head["stream"] = status == 200 and kind.startswith("text/event-stream")
+            if head["stream"]:
+                on_stream_start(status, headers)
+                early, kept[:] = b"".join(kept), []
+                if early:
+                    on_chunk(self.scrub(early))
 
         def header_line(line: str) -> None:
             if line.startswith("HTTP/"):
@@ -69,12 +82,11 @@ class Upstream:
             elif line.strip():
                 head["headers"].parse_line(line)
             elif head["status"] != 100:  # the end of the real headers
-                kind = head["headers"].get("Content-Type", "").lower()
-                head["stream"] = head["status"] == 200 and kind.startswith("text/event-stream")
-                if head["stream"]:
-                    on_stream_start(head["status"], head["headers"])
+                end_of_head(head["status"], head["headers"])
 
         def body_chunk(chunk: bytes) -> None:
+            # libcurl's client may hand over the body before the header lines (both are queued on
+            # the loop, and a finished transfer flushes its body at once): keep it until the head is read.
             if head["stream"]:
                 on_chunk(self.scrub(chunk))
             elif size[0] + len(chunk) <= MAX_ANSWER_BYTES:
@@ -103,8 +115,9 @@ class Upstream:
             return failure(502, 3043, f"The gateway could not reach the provider ({what}): tell your teacher")
         if response.code == 599 and not head["status"]:
             return failure(502, 3043, "The gateway could not reach the provider: tell your teacher")
+        end_of_head(response.code, response.headers)  # when the header lines are still queued
         body = self.scrub(b"".join(kept))
-        return Answer(head["status"] or response.code, head["headers"], body, head["stream"])
+        return Answer(response.code, response.headers, body, head["stream"])
 
     def close(self) -> None:
         self._client.close()
