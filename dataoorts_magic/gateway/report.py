@@ -84,5 +84,8 @@ def as_csv(data: dict) -> str:
 
 
 def _cell(value):
-    """A CSV cell a spreadsheet will not run as a formula (a student's name is theirs to choose)."""
+    """A CSV cell a spreadsheet reads as meant: dollars in plain decimals (not 7.5e-07), and text it
+    will not run as a formula (a student's name is theirs to choose)."""
+    if isinstance(value, float):
+        return f"{value:.9f}".rstrip("0").rstrip(".") if value else "0"
     return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value

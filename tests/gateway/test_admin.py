@@ -67,6 +67,8 @@ def test_usage_as_a_table_and_as_csv(gateway, db_url, capsys):
     lines = out.splitlines()
     assert lines[0] == "name,requests,prompt_tokens,completion_tokens,spent,budget,last_request"
     assert lines[1].startswith("'=cmd|x,0,") and lines[2].startswith("sam,1,")  # no formula runs in a spreadsheet
+    spent = lines[2].split(",")[4]
+    assert spent.startswith("0.00000") and "e" not in spent and lines[2].split(",")[5] == "0.5"
 
 
 def test_admin_token_opens_the_dashboard(gateway, db_url, capsys):
