@@ -59,6 +59,10 @@ def hub():
     """A real JupyterHub (pip jupyterhub, npm configurable-http-proxy) running the gateway as its service."""
     from support.hub import Hub
 
-    running = Hub().start()
-    yield running
-    running.stop()
+    from dataoorts_magic.offline.server import OfflineServer
+
+    with OfflineServer(api_key=ACCOUNT_KEY).start() as provider:
+        running = Hub(provider.url, ACCOUNT_KEY).start()
+        running.provider = provider
+        yield running
+        running.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from support.gateway_kit import ACCOUNT_KEY
 from support.shell import everything_shown, fails_in_one_line, run
 
 from dataoorts_magic.gateway.ledger import Ledger
@@ -78,3 +79,13 @@ def test_with_no_key_a_kernel_on_the_hub_uses_its_hub_token_for_the_gateway(ip, 
     result, captured = run(ip, "%%llama -n 20\nWhat is a quartile?")
     assert result.success, captured.stderr
     assert ledger.student("bob").requests == before + 1
+
+
+def test_the_account_key_reaches_only_the_provider_not_the_hubs_log_or_a_student(hub, tokens):
+    from dataoorts_magic.offline.protocol import fingerprint
+
+    seen = hub.provider.requests
+    assert seen and {r["headers"]["authorization"] for r in seen} == {fingerprint(ACCOUNT_KEY)}
+    shown = get(hub, "usage.json", tokens["teacher"]).text + get(hub, "dashboard", tokens["teacher"]).text
+    assert ACCOUNT_KEY not in shown and ACCOUNT_KEY not in hub.read_log()
+    assert "200 alice" in hub.read_log()  # the gateway's own lines are in the Hub's log, without the key

@@ -1,6 +1,8 @@
 """A real JupyterHub for tests: DummyAuthenticator, SimpleLocalProcessSpawner, and the gateway as its service.
 
-The Hub starts the gateway itself (a managed service, ``--hub --offline``) and its proxy routes
+The Hub starts the gateway itself, as the README's ``jupyterhub_config.py`` block does (a managed
+service running ``dataoorts-magic gateway serve --hub`` with the account key in its environment;
+here the "provider" is the tests' offline endpoint), and its proxy routes
 ``/services/gateway/`` to it, so a kernel reaches the gateway on the Hub's own origin. Users'
 API tokens come from the Hub's REST API through a ``tester`` service allowed to make them, as a
 single-user server's ``JUPYTERHUB_API_TOKEN`` would be made (spawning servers is slow and not
@@ -50,8 +52,9 @@ c.JupyterHub.services = [
     {{
         "name": "gateway",
         "url": "http://127.0.0.1:{gateway_port}",
-        "command": [sys.executable, "-m", "dataoorts_magic.cli", "gateway", "serve", "--hub", "--offline",
-                    "--budget", "0.0002", "--db", "sqlite:///{folder}/gateway.sqlite3"],
+        "command": ["dataoorts-magic", "gateway", "serve", "--hub", "--budget", "0.0002",
+                    "--db", "sqlite:///{folder}/gateway.sqlite3"],
+        "environment": {{"DATAOORTS_API_KEY": {account_key!r}, "DATAOORTS_API_URL": {upstream_url!r}}},
     }},
     {{"name": "tester", "api_token": {tester_token!r}}},
 ]
@@ -64,7 +67,8 @@ c.JupyterHub.load_roles = [
 class Hub:
     """``start()`` the Hub (and through it the gateway); ``token_for(user)``; ``stop()``."""
 
-    def __init__(self):
+    def __init__(self, upstream_url: str, account_key: str):
+        self.upstream_url, self.account_key = upstream_url, account_key
         self.folder = tempfile.mkdtemp(prefix="dataoorts-hub-")
         self.proxy_port, self.hub_port, self.gateway_port = free_port(), free_port(), free_port()
         self.tester_token = secrets.token_hex(24)
@@ -98,6 +102,8 @@ class Hub:
             users=set(USERS),
             admin=ADMIN,
             tester_token=self.tester_token,
+            account_key=self.account_key,
+            upstream_url=self.upstream_url,
         )
         path = os.path.join(self.folder, "jupyterhub_config.py")
         with open(path, "w") as f:
