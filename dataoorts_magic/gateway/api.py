@@ -81,6 +81,9 @@ class ApiHandler(RequestHandler):
         self.name = name = who.name
         state = self.gw.state()
         student = who.row
+        if student is None and who.hub:  # a hub user's first request: a row with the default budget
+            self.gw.ledger.ensure_hub_student(name, self.gw.default_budget)
+            student = self.gw.ledger.student(name)
         if student is None:  # removed a moment ago
             return self.reply(failure(401, 10000, "Unknown gateway token: ask your teacher for yours"))
         refusal = {"time": now, "model": "", "elapsed": 0.0}

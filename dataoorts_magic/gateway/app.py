@@ -21,7 +21,7 @@ from .api import HARD_BODY_BYTES, ApiHandler
 from .core import Gateway
 from .hub import HubUsers
 from .ledger import Ledger
-from .pages import DashboardHandler, LoginHandler, PauseHandler, UsageJsonHandler
+from .pages import DashboardHandler, LoginHandler, OAuthCallbackHandler, PauseHandler, UsageJsonHandler
 from .upstream import Upstream
 
 
@@ -32,6 +32,7 @@ def make_app(gateway: Gateway, prefix: str = "/") -> Application:
             (prefix + "api/v1", ApiHandler, {"gateway": gateway}),
             (prefix + "dashboard", DashboardHandler, pages),
             (prefix + "login", LoginHandler, pages),
+            (prefix + "oauth_callback", OAuthCallbackHandler, pages),
             (prefix + "pause", PauseHandler, pages),
             (prefix + "usage.json", UsageJsonHandler, pages),
             (prefix + "?", RedirectHandler, {"url": prefix + "dashboard"}),

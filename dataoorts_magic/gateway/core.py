@@ -21,8 +21,8 @@ STATE_TTL_S = 1.0
 class Who:
     """The holder of a bearer token: a student (``name``, with their ledger ``row``), an admin, or both."""
 
-    def __init__(self, name: str | None, admin: bool, row=None):
-        self.name, self.admin, self.row = name, admin, row
+    def __init__(self, name: str | None, admin: bool, row=None, hub: bool = False):
+        self.name, self.admin, self.row, self.hub = name, admin, row, hub
 
 
 class Gateway:
@@ -74,9 +74,8 @@ class Gateway:
             return Who(None, True)
         if self.hub is not None:
             user = await self.hub.who(token)
-            if user is not None:
-                self.ledger.ensure_hub_student(user.name, self.default_budget)
-                return Who(user.name, user.admin, self.ledger.student(user.name))
+            if user is not None:  # a ledger row comes with the first request (api), not with a look
+                return Who(user.name, user.admin, self.ledger.student(user.name), hub=True)
         return None
 
     def close(self) -> None:

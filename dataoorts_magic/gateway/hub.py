@@ -5,6 +5,11 @@ the token itself as ``Authorization: token <t>``: every token may identify its o
 the model it returns carries ``kind``, ``name`` and ``admin`` (the ``read:users:name`` fields).
 We do the same, asynchronously, and keep an answer for a minute (keyed by the token's hash) so a
 batch does not ask the Hub once per request. Only users count: a service's token is refused.
+
+A browser gets to the dashboard through the Hub's OAuth, as JupyterHub's ``HubOAuth`` does it:
+to ``/hub/api/oauth2/authorize`` with the service's client id, back to its callback with a code,
+which the service trades for the user's token (``POST {api}/oauth2/token``, the service's own
+token as the client secret), then ``/user`` as above.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from urllib.parse import urlencode
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
@@ -28,15 +34,51 @@ class HubUser:
 class HubUsers:
     """Who a JupyterHub token belongs to, through the Hub API at ``api_url``."""
 
-    def __init__(self, api_url: str):
+    def __init__(self, api_url: str, oauth: dict | None = None):
         self.api_url = api_url.rstrip("/")
+        self.oauth = oauth or {}  # client_id, secret (the service's token), callback, authorize
         self._client = AsyncHTTPClient(force_instance=True, max_clients=32)
         self._cache: dict[str, tuple[float, HubUser]] = {}
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> HubUsers:
-        """The Hub whose API JupyterHub names in ``JUPYTERHUB_API_URL`` (``gateway serve --hub`` checks it is set)."""
-        return cls(environ["JUPYTERHUB_API_URL"])
+        """The Hub JupyterHub names to its services (``gateway serve --hub`` checks JUPYTERHUB_API_URL is set)."""
+        oauth = {
+            "client_id": environ.get("JUPYTERHUB_CLIENT_ID", ""),
+            "secret": environ.get("JUPYTERHUB_API_TOKEN", ""),
+            "callback": environ.get("JUPYTERHUB_OAUTH_CALLBACK_URL", ""),
+            "authorize": (environ.get("JUPYTERHUB_BASE_URL") or "/").rstrip("/") + "/hub/api/oauth2/authorize",
+        }
+        return cls(environ["JUPYTERHUB_API_URL"], oauth if all(oauth.values()) else None)
+
+    def login_url(self, state: str) -> str | None:
+        """Where a browser signs in with the Hub (OAuth, as JupyterHub's ``HubOAuth``), or None without OAuth."""
+        if not self.oauth:
+            return None
+        query = {
+            "client_id": self.oauth["client_id"],
+            "redirect_uri": self.oauth["callback"],
+            "response_type": "code",
+            "state": state,
+        }
+        return self.oauth["authorize"] + "?" + urlencode(query)
+
+    async def user_for_code(self, code: str) -> HubUser | None:
+        """The last step of the Hub's OAuth: the code for a token, the token for its user."""
+        form = {
+            "client_id": self.oauth["client_id"],
+            "client_secret": self.oauth["secret"],
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.oauth["callback"],
+        }
+        request = HTTPRequest(self.api_url + "/oauth2/token", method="POST", body=urlencode(form), request_timeout=10)
+        response = await self._client.fetch(request, raise_error=False)
+        try:
+            token = json.loads(response.body)["access_token"] if response.code == 200 else None
+        except (ValueError, KeyError, TypeError):
+            token = None
+        return await self.who(token) if isinstance(token, str) and token else None
 
     async def who(self, token: str) -> HubUser | None:
         """The hub user owning ``token``, or None when the Hub does not know it as a user's token."""

@@ -1,15 +1,19 @@
 """The teacher's pages: ``/dashboard`` (with its sign-in and pause switch) and ``/usage.json``.
 
 An admin is whoever sends an admin token as ``Authorization: Bearer``, a JupyterHub admin's token
-with ``--hub``, or a browser holding the signed cookie the sign-in form sets (HttpOnly,
-SameSite=Strict). Forms posted with that cookie must carry tornado's XSRF token; a request with an
-``Authorization`` header needs none (a browser never adds that header to a cross-site form).
-A student's token gets 403 on the dashboard and sees only their own row in ``/usage.json``.
+with ``--hub``, or a browser holding the signed cookie set by the sign-in form (HttpOnly,
+SameSite=Strict) or, with ``--hub``, by the Hub's OAuth sign-in of a hub admin (SameSite=Lax: it
+is set at the end of a redirect from the Hub). Forms posted with that cookie must carry
+tornado's XSRF token; a request with an ``Authorization`` header needs none (a browser never adds
+that header to a cross-site form). A student's token gets 403 on the dashboard and sees only
+their own row in ``/usage.json``.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+import secrets
 
 from tornado.web import RequestHandler
 
@@ -20,6 +24,7 @@ from .report import usage
 from .tokens import bearer
 
 COOKIE = "dataoorts_gateway_admin"
+STATE_COOKIE = "dataoorts_gateway_oauth_state"
 COOKIE_DAYS = 1
 MESSAGE_LIMIT = 200
 CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -60,6 +65,11 @@ class DashboardHandler(PageHandler):
         if who is not None and not who.admin:
             return self.send_failure(403, 10000, "The dashboard is for the teacher: a student token cannot open it")
         if who is None:
+            state = secrets.token_urlsafe(16)
+            hub_login = self.gw.hub.login_url(state) if self.gw.hub is not None else None
+            if hub_login:  # a browser on JupyterHub signs in with the Hub
+                self.set_signed_cookie(STATE_COOKIE, state, expires_days=None, httponly=True, path=self.prefix)
+                return self.redirect(hub_login)
             self.set_status(401)
             return self.finish(dashboard.login_page(self.xsrf_form_html(), self.prefix + "login"))
         prompts = self.gw.ledger.recent_requests(30) if self.gw.log_prompts else []
@@ -78,6 +88,24 @@ class LoginHandler(PageHandler):
             return self.finish(dashboard.login_page(self.xsrf_form_html(), self.prefix + "login", problem))
         self.set_signed_cookie(
             COOKIE, "admin", expires_days=COOKIE_DAYS, httponly=True, samesite="Strict", path=self.prefix
+        )
+        self.redirect(self.prefix + "dashboard")
+
+
+class OAuthCallbackHandler(PageHandler):
+    """The Hub sends a signed-in browser back here with a code: a hub admin gets the dashboard's cookie."""
+
+    async def get(self):
+        state = self.get_signed_cookie(STATE_COOKIE, max_age_days=1)
+        self.clear_cookie(STATE_COOKIE, path=self.prefix)
+        given = self.get_query_argument("state", "")
+        if self.gw.hub is None or not state or not hmac.compare_digest(state, given.encode()):
+            return self.send_failure(403, 10000, "Sign-in expired or forged: open the dashboard again")
+        user = await self.gw.hub.user_for_code(self.get_query_argument("code", ""))
+        if user is None or not user.admin:
+            return self.send_failure(403, 10000, "The dashboard is for the teacher: a hub admin's account opens it")
+        self.set_signed_cookie(
+            COOKIE, "admin", expires_days=COOKIE_DAYS, httponly=True, samesite="Lax", path=self.prefix
         )
         self.redirect(self.prefix + "dashboard")
 

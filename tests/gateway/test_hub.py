@@ -47,7 +47,7 @@ def test_each_users_cell_goes_through_the_hub_gateway_and_is_billed_to_them(ip, 
 
 def test_another_users_token_neither_sees_nor_spends_their_budget(ip, hub, tokens, ledger, monkeypatch):
     seen = get(hub, "usage.json", tokens["bob"]).json()
-    assert [s["name"] for s in seen["students"]] == ["bob"] and "total" not in seen
+    assert seen == {"students": []}  # bob has asked nothing yet: no row, and nothing of alice's
     assert get(hub, "dashboard", tokens["bob"]).status_code == 403
     as_user(monkeypatch, hub, tokens["alice"])
     while ledger.student("alice").spent + 30_000 < ledger.student("alice").budget:
@@ -58,12 +58,14 @@ def test_another_users_token_neither_sees_nor_spends_their_budget(ip, hub, token
     as_user(monkeypatch, hub, tokens["bob"])
     assert run(ip, "%%llama -n 30\nAnd me?")[0].success  # bob has his own budget
     assert ledger.student("alice").spent == alice_spent and ledger.student("bob").requests == 1
+    assert [s["name"] for s in get(hub, "usage.json", tokens["bob"]).json()["students"]] == ["bob"]
 
 
 def test_a_hub_admin_sees_the_dashboard_and_others_are_refused(hub, tokens):
     page = get(hub, "dashboard", tokens["teacher"])
     assert page.status_code == 200 and "alice" in page.text and "Spend against budget" in page.text
     assert get(hub, "usage.json", tokens["teacher"]).json()["total"]["requests"] >= 1
+    assert Ledger(hub.db_url).student("teacher") is None  # looking is not asking: no student row for it
     assert get(hub, "dashboard", tokens["alice"]).status_code == 403
     assert get(hub, "usage.json", "not-a-hub-token").status_code == 401
     assert get(hub, "usage.json", hub.tester_token).status_code == 401  # a service's token is nobody's
@@ -89,3 +91,23 @@ def test_the_account_key_reaches_only_the_provider_not_the_hubs_log_or_a_student
     shown = get(hub, "usage.json", tokens["teacher"]).text + get(hub, "dashboard", tokens["teacher"]).text
     assert ACCOUNT_KEY not in shown and ACCOUNT_KEY not in hub.read_log()
     assert "200 alice" in hub.read_log()  # the gateway's own lines are in the Hub's log, without the key
+
+
+def test_a_hub_admin_opens_the_dashboard_in_a_browser_through_the_hubs_sign_in(hub):
+    from support.lab_page import chromium, screenshot
+
+    with chromium() as browser:
+        for user in ("teacher", "alice"):
+            page = browser.new_context().new_page()
+            page.goto(f"{hub.public}/hub/login?next=/services/gateway/dashboard")
+            page.fill("#username_input", user)
+            page.fill("#password_input", "any")  # DummyAuthenticator: any password
+            page.click("#login_submit")
+            if user == "teacher":  # the Hub's OAuth brings the admin back to the dashboard, signed in
+                page.wait_for_selector("#students")
+                assert page.url == hub.gateway + "dashboard" and "Pause the class" in page.inner_text("body")
+                screenshot(page, "gateway-dashboard-hub-admin")
+            else:  # a student may not use the service's sign-in at all: the Hub itself refuses
+                page.wait_for_selector("text=You do not have permission to access JupyterHub service gateway")
+                assert "#students" not in page.content() and "Pause the class" not in page.content()
+            page.context.close()

@@ -55,6 +55,7 @@ c.JupyterHub.services = [
         "command": ["dataoorts-magic", "gateway", "serve", "--hub", "--budget", "0.0002",
                     "--db", "sqlite:///{folder}/gateway.sqlite3"],
         "environment": {{"DATAOORTS_API_KEY": {account_key!r}, "DATAOORTS_API_URL": {upstream_url!r}}},
+        "oauth_no_confirm": True,
     }},
     {{"name": "tester", "api_token": {tester_token!r}}},
 ]
