@@ -202,7 +202,8 @@ def bench_stream(ip, rate: int) -> dict:
         view = LiveAnswer("markdown")
         with capture_output():
             started = time.perf_counter()
-            response = watch(functools.partial(session.ask, "Explain histograms at length", flags), view)
+            request = session.request("Explain histograms at length", flags)
+            response = watch(functools.partial(session.send, request), view)
             view.finish(response)
             wall = time.perf_counter() - started
         assert response.text == "".join(tokens) and response.usage.completion_tokens == STREAM_TOKENS

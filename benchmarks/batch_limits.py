@@ -2,10 +2,14 @@
 
 Part of ``benchmarks/batch.py`` (which calls :func:`main`); runs alone too. Prints:
 
+- burst: 8 items of 0.3 s each at ``-j 4`` under the default ``rate_limit=300`` (5 starts in any
+  second, a burst starting at once): goal at most 1.4 s (the old even spacing took 1.9 s).
+- offline: a 50-row batch on the bundled offline endpoint, which the client does not pace:
+  goal at most 2 s (paced, it took 10-12 s).
 - rate limit: 200 items, ``%%llama --over rows -j 16``, against a loopback endpoint that accepts
   10 requests in any one-second window (100 ms per answer) and refuses the rest with 429 / code
   3040 / Retry-After 1, the way the platform answers a burst. Once with ``rate_limit=600`` (10 a
-  second: goal 0 items failed, at most 2 % of requests refused, within 1.2x of the 20 s ideal) and
+  second: goal 0 items failed, at most 2 % of requests refused, within 1.1x of the 20 s ideal) and
   once with no client-side cap (``rate_limit=0``: goal 0 failed, within 2x of the ideal). Figures:
   requests sent, 429 share, items failed, wall time and its ratio to the ideal.
 - resume: the same 200 items (no window) in a child process, SIGKILLed once about half the
@@ -13,7 +17,7 @@ Part of ``benchmarks/batch.py`` (which calls :func:`main`); runs alone too. Prin
   had, requests the second run sent, and how many of them had been sent before (in flight or not
   yet logged at the kill): the requests re-sent.
 
-Run: python benchmarks/batch_limits.py
+Run: python benchmarks/batch_limits.py [--no-resume]
 """
 
 from __future__ import annotations
@@ -73,6 +77,44 @@ def rate_limited(ip, limit: int) -> dict:
         }
 
 
+def burst(ip, items: int = 8, latency: float = 0.3, jobs: int = 4) -> dict:
+    """``items`` answers of ``latency`` s each at ``-j jobs`` under the default rate limit (300/min).
+
+    A one-item batch first builds what a session builds once (client, log, display), and the
+    limiter's window is then let go by, so the figure is the batch's own."""
+    from IPython.utils.capture import capture_output
+
+    with closing(WindowServer(per_second=None, latency=latency)) as server:
+        os.environ.update(DATAOORTS_API_URL=server.url, DATAOORTS_API_KEY=KEY)
+        ip.user_ns["rows"] = [f"row {i:03d}" for i in range(items)]
+        ip.user_ns["warm"] = ["warm up"]
+        with capture_output():
+            ip.run_line_magic("llama_config", "--reset")
+            ip.run_line_magic("llama_config", "rate_limit=300")
+            ip.run_cell(f"%%llama --over warm -j {jobs} -q --no-cache -o out\n{{item}}")
+            time.sleep(1.1)  # the warm-up's start leaves the one-second window
+            started = time.perf_counter()
+            result = ip.run_cell(f"%%llama --over rows -j {jobs} -q --no-cache -o out\n{{item}}")
+            wall = time.perf_counter() - started
+        return {"ok": result.success and not ip.user_ns["out"].errors, "wall": wall}
+
+
+def offline_batch(ip, rows: int = 50) -> dict:
+    """A ``rows``-row DataFrame batch on the bundled offline endpoint (default -j and rate limit)."""
+    import pandas as pd
+    from IPython.utils.capture import capture_output
+
+    ip.user_ns["frame"] = pd.DataFrame({"title": [f"title {i}" for i in range(rows)], "year": range(rows)})
+    with capture_output():
+        ip.run_line_magic("llama_config", "--reset")
+        ip.run_line_magic("llama_config", "--offline")
+        started = time.perf_counter()
+        result = ip.run_cell("%%llama --over frame -q --no-cache -o out\nSummarize {title} ({year})")
+        wall = time.perf_counter() - started
+        ip.run_line_magic("llama_config", "--reset")
+    return {"ok": result.success and not ip.user_ns["out"].errors, "wall": wall}
+
+
 def _logged(home: Path) -> int:
     try:
         with sqlite3.connect(home / "log.sqlite3", timeout=10) as conn:
@@ -115,24 +157,30 @@ def resume_after_kill() -> dict:
     }
 
 
-def main(ip=None) -> None:
+def main(ip=None, resume: bool = True) -> None:
     if ip is None:
         os.environ["DATAOORTS_MAGIC_HOME"] = tempfile.mkdtemp(prefix="dataoorts-bench-")
         from IPython.core.interactiveshell import InteractiveShell
 
         ip = InteractiveShell.instance()
         ip.run_line_magic("load_ext", "dataoorts_magic")
+    b = burst(ip)
+    print(f"Burst: 8 items x 0.3 s at -j 4, rate_limit=300: {b['wall']:.2f} s, ok: {b['ok']} (goal: <= 1.4 s)")
+    o = offline_batch(ip)
+    print(f"Offline: 50 rows on the bundled endpoint: {o['wall']:.2f} s, ok: {o['ok']} (goal: <= 2 s)")
     print(
         f"Rate limit: {ITEMS} items at -j {JOBS} against {PER_SECOND} requests in any second "
         f"({LATENCY * 1000:.0f} ms per answer); ideal {IDEAL:.0f} s:"
     )
-    for limit, goal in ((600, "goal: 0 failed, <= 2 % refused, <= 1.2x"), (0, "goal: 0 failed, <= 2x")):
+    for limit, goal in ((600, "goal: 0 failed, <= 2 % refused, <= 1.1x"), (0, "goal: 0 failed, <= 2x")):
         r = rate_limited(ip, limit)
         print(
             f"  rate_limit={limit:<3} {r['requests']} requests, {r['refused']} refused with 429 "
             f"({r['refused'] / r['requests']:.1%}), {r['failed']} items failed, answers complete and in order: "
             f"{r['ok']}; wall {r['wall']:.1f} s = {r['wall'] / IDEAL:.2f}x the ideal ({goal})"
         )
+    if not resume:
+        return
     r = resume_after_kill()
     print(
         f"Resume after SIGKILL: {ITEMS} items at -j 8; the first run sent {r['first']} requests and was killed with "
@@ -143,4 +191,4 @@ def main(ip=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(resume="--no-resume" not in sys.argv)

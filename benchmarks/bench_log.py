@@ -61,8 +61,8 @@ def text(rng: random.Random, chars: int) -> str:
 def build(path: Path, n: int) -> tuple[dict, int]:
     """Fill the log with n exchanges; returns one recorded request (for a cache hit) and the build time."""
     from dataoorts_magic.params import cost
-    from dataoorts_magic.pipeline.log import ExchangeLog, cache_key
-    from dataoorts_magic.pipeline.log_schema import COLUMNS
+    from dataoorts_magic.store.log import ExchangeLog, cache_key
+    from dataoorts_magic.store.migrations import COLUMNS
 
     rng = random.Random(4)
     log = ExchangeLog(path)
@@ -134,7 +134,7 @@ def main(n: int = 100_000) -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
     from dataoorts_magic.display.response import Usage
-    from dataoorts_magic.pipeline.log import ExchangeLog, cache_key
+    from dataoorts_magic.store.log import ExchangeLog, cache_key
 
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "dataoorts_magic")

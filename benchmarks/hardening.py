@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.scripted_server import Answer, ScriptedServer, gzip_bomb  # noqa: E402
 
 from dataoorts_magic import errors  # noqa: E402
-from dataoorts_magic.api.client import DataoortsClient  # noqa: E402
-from dataoorts_magic.api.sse import TextStream  # noqa: E402
+from dataoorts_magic.client.chat_client import DataoortsClient  # noqa: E402
+from dataoorts_magic.client.sse import TextStream  # noqa: E402
 
 MB = 1_000_000
 
@@ -61,13 +61,14 @@ def client_answers():
         ("50 MB answer", Answer(200, big), False),
         ("stream with one 50 MB event", Answer(200, event, "text/event-stream"), True),
     ]
-    with ScriptedServer() as server, DataoortsClient(server.url, max_retries=0) as client:
+    with ScriptedServer() as server, DataoortsClient(server.url) as client:
         for name, reply, stream in cases:
             server.script(reply)
 
             def ask(stream=stream):
                 try:
-                    client.chat("m", [{"role": "user", "content": "Hi"}], {}, api_key="sk-bench", stream=stream)
+                    hi = [{"role": "user", "content": "Hi"}]
+                    client.exchange_once("m", hi, {}, api_key="sk-bench", stream=stream)
                 except errors.LlamaError as err:
                     return str(err).split(";")[0]
                 return "answered (not capped!)"

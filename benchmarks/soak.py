@@ -1,8 +1,8 @@
 """Soak the HTTP client against the offline endpoint with injected faults, and check its promises.
 
-By default: 1,000 ``chat()`` calls, 8 at a time, against ``OfflineServer(fail_rate=0.2,
-fail_kinds=429,503,drop)``, which answers a fifth of the requests with 429 (Retry-After 1),
-503/3040 or a dropped connection. A result is *lost* when a call did not return an answer;
+By default: 1,000 calls (``exchange_once`` in the pipeline's retry loop), 8 at a time, against
+``OfflineServer(fail_rate=0.2, fail_kinds=429,503,drop)``, which answers a fifth of the requests
+with 429 (Retry-After 1), 503/3040 or a dropped connection. A result is *lost* when a call did not return an answer;
 ``--max-retries 6`` (the soak's default, above the client's 2) makes a loss a 0.2**7 event, so
 any loss points at a bug rather than at bad luck. ``--stream-share`` streams a part of the calls
 (a stream that breaks after showing text is not retried, by design, and is counted apart). The client's
@@ -26,15 +26,19 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import secrets
 import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from dataoorts_magic.api.client import DataoortsClient
+from dataoorts_magic.client.chat_client import DataoortsClient
+from dataoorts_magic.client.retry_policy import RetryPolicy
 from dataoorts_magic.errors import LlamaError
 from dataoorts_magic.offline.server import OfflineServer
+from dataoorts_magic.pipeline.rate_limit import RateLimiter
+from dataoorts_magic.pipeline.retries import send_with_retries
 
 MODEL = "meta/llama-3.1-8b-instruct"
 
@@ -45,15 +49,16 @@ def one_call(client: DataoortsClient, key: str, i: int, max_retries: int, stream
     stream = stream_every and i % stream_every == 0
     started = time.monotonic()
     try:
-        reply = client.chat(
+        attempt = functools.partial(
+            client.exchange_once,
             MODEL,
             messages,
             {"max_tokens": 64, "seed": i + 1},
             api_key=key,
             stream=stream,
             on_text=pieces.append if stream else None,
-            max_retries=max_retries,
         )
+        reply = send_with_retries(attempt, RateLimiter(), RetryPolicy(max_retries))  # the session's one loop
     except LlamaError as err:
         leaked = any(key in text for text in (str(err), repr(err), *map(str, err.args)))
         # a stream that broke after showing text is not retried, by design: its partial text is kept

@@ -93,7 +93,7 @@ def ask(prompt, *, system=None, model=None, chat=None, schema=None, **params):
     failures, and an answer that still does not match the schema (``InvalidAnswerError``,
     whose ``.response`` holds it).
     """
-    from .batch.python_api import ask as ask_one
+    from .python_api import ask as ask_one
 
     return ask_one(prompt, system=system, model=model, chat=chat, schema=schema, **params)
 
@@ -113,7 +113,7 @@ def ask_each(items, prompt, *, concurrency=None, schema=None, system=None, model
     (``.errors``) and the others go on; a failure every item would repeat (no key, quota)
     raises when no answer arrived. With ``schema``, ``.records`` holds the dicts.
     """
-    from .batch.python_api import ask_each as ask_many
+    from .python_api import ask_each as ask_many
 
     return ask_many(items, prompt, concurrency=concurrency, schema=schema, system=system, model=model, **params)
 

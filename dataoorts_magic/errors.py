@@ -10,6 +10,8 @@ every text that came from a server passes through :func:`redact` before it gets 
 
 from __future__ import annotations
 
+from typing import Any
+
 from .secret import redact  # noqa: F401  (re-exported: errors.redact is where callers look)
 
 
@@ -124,7 +126,7 @@ class InvalidAnswerError(LlamaError):
     """
 
     what = "The answer does not match the schema"
-    response = None
+    response: Any = None
 
     @property
     def usage(self):

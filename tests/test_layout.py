@@ -1,10 +1,10 @@
 """The package's layers, enforced: every import in every module (also those inside functions) points down.
 
-errors/params < api, offline, display (none imports another) < pipeline < batch < magics, widgets
-(widgets never imports magics), gateway (imports no magics, widgets or IPython; only ``cli`` imports it);
-the package ``__init__``, ``cli`` and the old-path shim sit on top.
-requests is imported only in ``api/``; ``api/`` never imports IPython; ``offline/`` uses the
-standard library and ``params`` only. INTERFACE.md section 12.
+errors/params < client, offline, display, prompting (none imports another) < structured < store <
+pipeline < batch < magics, widgets (widgets never imports magics) < the top: the package ``__init__``,
+``cli``, the Python API (``python_api``) and the gateway. requests is imported only in ``client/``;
+``client/`` never imports IPython; ``offline/`` uses the standard library and ``params`` only; the
+gateway never imports IPython, magics or widgets. INTERFACE.md section 12.
 """
 
 from __future__ import annotations
@@ -17,9 +17,21 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "dataoorts_magic"
 BASE = {"_version", "errors", "params"}
-RANK = {"base": 0, "api": 1, "offline": 1, "display": 1, "pipeline": 2, "batch": 3}
-RANK.update({"magics": 4, "widgets": 4, "gateway": 4})
-TOP = {"__init__", "cli", "response"}  # may import any layer
+RANK = {
+    "base": 0,
+    "client": 1,
+    "offline": 1,
+    "display": 1,
+    "prompting": 1,
+    "structured": 2,  # reads answers: the fenced-block and JSON finders of display
+    "store": 3,
+    "pipeline": 4,
+    "batch": 5,
+    "magics": 6,
+    "widgets": 6,
+    "gateway": 7,
+}
+TOP = {"__init__", "cli", "python_api"}  # may import any layer
 SUBPACKAGES = set(RANK) - {"base"}
 
 
@@ -28,7 +40,7 @@ def modules():
 
 
 def dotted(path: Path) -> list[str]:
-    """``dataoorts_magic/api/client.py`` -> ``["api", "client"]``."""
+    """``dataoorts_magic/client/chat_client.py`` -> ``["client", "chat_client"]``."""
     return list(path.relative_to(PACKAGE).with_suffix("").parts)
 
 
@@ -76,7 +88,7 @@ def wrong_way(source: list[str], target: list[str]) -> str | None:
     if src == "top" or (src == dst and src != "top"):
         return None
     if dst == "top":
-        return f"{'.'.join(target)} is a top module (package __init__, cli, shim): nothing below imports it"
+        return f"{'.'.join(target)} is a top module (package __init__, cli, python_api): nothing below imports it"
     if src == "gateway" and dst in ("magics", "widgets"):
         return f"the gateway never imports the {dst} layer (it runs without IPython)"
     if src == "magics" and dst == "widgets":
@@ -91,9 +103,9 @@ def wrong_way(source: list[str], target: list[str]) -> str | None:
 def third_party_problem(source: list[str], module: str) -> str | None:
     root = module.split(".")[0]
     src = layer(source)
-    if root in ("requests", "urllib3") and src != "api":
-        return f"{module} is imported only in api/"
-    if src in ("api", "gateway") and root in ("IPython", "ipywidgets", "ipykernel"):
+    if root in ("requests", "urllib3") and src != "client":
+        return f"{module} is imported only in client/"
+    if src in ("client", "gateway") and root in ("IPython", "ipywidgets", "ipykernel"):
         return f"{src}/ never imports {root}"
     if src == "offline" and root != "dataoorts_magic" and root not in sys.stdlib_module_names:
         return f"offline/ uses the standard library only, not {root}"
@@ -127,13 +139,17 @@ def test_every_module_sits_in_a_known_place():
 @pytest.mark.parametrize(
     "source, target, allowed",
     [
-        (["pipeline", "session"], ["api", "client"], True),
-        (["api", "client"], ["display", "response"], False),  # same rank, other package
-        (["display", "render"], ["pipeline", "log"], False),  # upward
+        (["pipeline", "session"], ["client", "chat_client"], True),
+        (["client", "chat_client"], ["display", "response"], False),  # same rank, other package
+        (["display", "render"], ["store", "log"], False),  # upward
+        (["store", "log"], ["pipeline", "session"], False),  # upward
+        (["prompting", "interpolate"], ["display", "render"], False),  # same rank
+        (["pipeline", "session"], ["structured", "answers"], True),
         (["widgets", "panel"], ["magics", "line_parser"], False),  # the import issue #10 removed
-        (["magics", "tools"], ["widgets", "panel"], True),
+        (["magics", "panel_magic"], ["widgets", "panel"], True),
         (["params"], ["errors"], True),
-        (["errors"], ["api", "client"], False),
+        (["errors"], ["client", "chat_client"], False),
+        (["batch", "over"], ["python_api"], False),
         (["batch", "over"], ["__init__"], False),
         (["gateway", "api"], ["offline", "protocol"], True),
         (["gateway", "core"], ["magics", "llama"], False),

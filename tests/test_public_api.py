@@ -7,6 +7,8 @@ import inspect
 import subprocess
 import sys
 
+import pytest
+
 import dataoorts_magic
 
 PUBLIC = {
@@ -55,14 +57,16 @@ def test_every_error_kind_is_a_llama_error():
     assert all(issubclass(kind, dataoorts_magic.LlamaError) for kind in kinds)
 
 
-def test_old_import_paths_keep_working():
-    from dataoorts_magic.batch import BatchResult as old_batch_result
-    from dataoorts_magic.response import LlamaResponse as old_response
-    from dataoorts_magic.response import Usage
+def test_no_path_survives_that_no_release_had():
+    """The shims for pre-layer paths are gone: the public names live at the package root."""
+    import importlib
 
-    assert old_response is dataoorts_magic.LlamaResponse
-    assert old_batch_result is dataoorts_magic.BatchResult
-    assert Usage(1, 2, 3).total_tokens == 3
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("dataoorts_magic.response")
+    with pytest.raises(ImportError):
+        exec("from dataoorts_magic.batch import BatchResult", {})
+    assert dataoorts_magic.BatchResult.__module__ == "dataoorts_magic.batch.result"
+    assert dataoorts_magic.LlamaResponse.__module__ == "dataoorts_magic.display.response"
 
 
 def test_an_unknown_name_is_an_attribute_error():

@@ -23,7 +23,6 @@ from ..display.response import LlamaResponse
 from ..display.styles import RULE, error_html, text_html
 from ..errors import ModelNotFoundError, PermissionDeniedError, ValidationError
 from ..params import PARAMS, coerce
-from ..pipeline.structured import apply, sender
 from .result import BatchResult
 from .runner import STOP_ON, Outcome, failed, gather
 
@@ -58,13 +57,11 @@ class Plan:
 def prepare(session, prompt: str, flags: dict, spec: str, schema=None) -> Plan:
     """One checked request per value (each validated against its model's ranges); nothing is sent.
 
-    With ``schema`` each asks for one object of it (``pipeline.structured``)."""
+    With ``schema`` each asks for one object of it (``--schema``)."""
     name, typed, values = parse(spec)
     if flags.get(name) is not None:
         raise ValidationError(f"{name} is given both as a flag and in --compare: keep only --compare {name}=...")
-    requests = [session.request(prompt, {**flags, name: value, "stream": False}) for value in values]
-    if schema is not None:
-        requests = [apply(r, schema) for r in requests]
+    requests = [session.request(prompt, {**flags, name: value, "stream": False}, schema=schema) for value in values]
     return Plan(name, [f"{name}={shown}" for shown in typed], requests)
 
 
@@ -83,7 +80,7 @@ def run(
     if plan.name == "model":
         stop_on = tuple(k for k in STOP_ON if k not in (ModelNotFoundError, PermissionDeniedError))
     into, cancel = (result.results, result._cancel) if result is not None else (None, None)
-    outcome = gather(sender(session), plan.requests, concurrency, progress, stop_on=stop_on, into=into, cancel=cancel)
+    outcome = gather(session.send, plan.requests, concurrency, progress, stop_on=stop_on, into=into, cancel=cancel)
     if result is not None:
         result.record_run(outcome)
     return Comparison(plan.headers, outcome.results), outcome

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 
 from ..display.response import LlamaResponse, Usage
-from . import records as schema_records
+from . import typed_records as schema_records
 from .result_display import BatchDisplay
 from .runner import failed, finished
 

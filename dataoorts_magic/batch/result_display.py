@@ -26,7 +26,7 @@ from ..display.response import LlamaResponse
 from ..display.styles import error_html, footer_html, text_html
 from ..errors import clip
 from ..params import format_cost
-from . import records as schema_records
+from . import typed_records as schema_records
 from .runner import failed
 
 SHOWN_ROWS = 50  # rows in the display; the result holds them all

@@ -1,7 +1,7 @@
 """Send many prepared requests a few at a time and keep every outcome in input order.
 
-Used by ``--over`` and ``--compare``. Requests go through the caller's ``send`` (the
-session's, so budget, cache and log apply to each) on a small thread pool; the kernel's
+Used by ``--over`` and ``--compare``. Requests go through ``LlamaSession.send`` (so budget,
+cache, rate limit, retries and log apply to each) on a small thread pool; the kernel's
 main thread only waits, records outcomes and moves the progress bar. A failed request
 keeps its error and the others go on, except for failures every other request would
 repeat (no key, authentication, quota, no such model): then nothing more is sent. (A
@@ -11,7 +11,7 @@ abandoned, and the outcomes that had arrived are kept. A cancel (``--background`
 ``.cancel()``) stops sending too, but lets the requests in flight finish and keeps them.
 
 The session's rate limiter paces every request; a refusal for the rate limit also halves the
-batch's requests in flight (:mod:`.aimd`), and the progress bar shows the wait and the
+batch's requests in flight (:mod:`.adaptive_concurrency`), and the progress bar shows the wait and the
 current concurrency. Each request hands ``send`` a :class:`Control` for that.
 """
 
@@ -32,7 +32,8 @@ from ..errors import (
     RateLimitStalledError,
 )
 from ..pipeline.rate_limit import Withdrawn
-from .aimd import AdaptiveConcurrency
+from ..pipeline.request import Request
+from .adaptive_concurrency import AdaptiveConcurrency
 
 POLL_SECONDS = 0.1  # the main thread wakes at least this often, so an interrupt lands at once
 # Failures that every later request would repeat: stop instead of sending them all (and a
@@ -143,7 +144,7 @@ def gather(
     into: list | None = None,
     cancel: threading.Event | None = None,
 ) -> Outcome:
-    """Call ``send(request, control=...)`` for each request (a dict), ``concurrency`` at a time.
+    """Call ``send(request, control=...)`` (``LlamaSession.send``) for each :class:`Request`, ``concurrency`` at a time.
 
     Anything else in ``requests`` is already an outcome and is kept: an exception (a request that
     could not be built) or an answer (reused from the log). A failure of a kind in ``stop_on``
@@ -159,7 +160,7 @@ def gather(
         return halt.is_set() or cancel.is_set()
 
     gate = AdaptiveConcurrency(concurrency, clock)
-    todo = [i for i, r in enumerate(requests) if isinstance(r, dict)]
+    todo = [i for i, r in enumerate(requests) if isinstance(r, Request)]
     controls = {i: Control(gate, stopped) for i in todo}
 
     def task(i):
@@ -173,7 +174,7 @@ def gather(
             raise
 
     results = into if into is not None else []
-    results[:] = [None if isinstance(r, dict) else r for r in requests]
+    results[:] = [None if isinstance(r, Request) else r for r in requests]
     started = clock()
     progress.start(len(requests))
     pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(todo))), thread_name_prefix="dataoorts")

@@ -1,6 +1,6 @@
 """``--stream``: show the answer while it arrives, then the usual display with its footer.
 
-:class:`LiveAnswer` receives the pieces (``add``, the ``on_text`` of ``LlamaSession.ask``).
+:class:`LiveAnswer` receives the pieces (``add``, the ``on_text`` of ``LlamaSession.send``).
 In a notebook it keeps one display and updates it in place (``display_id``) with the text
 rendered so far; in a terminal it prints the pieces as plain text. Re-rendering the whole
 text for every piece would cost time quadratic in the answer's length, so an update waits

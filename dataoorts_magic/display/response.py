@@ -12,8 +12,8 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
-from ..params import format_cost
 from .fences import line_ends
+from .footer import footer_line
 from .provenance import canonical_sha256
 from .styles import footer_html
 
@@ -39,6 +39,14 @@ class Usage:
             return None
         return cls(prompt, completion, total)
 
+    def __add__(self, other: Usage) -> Usage:
+        """The usage of two exchanges together (a --schema answer asked again)."""
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.total_tokens + other.total_tokens,
+        )
+
 
 @dataclass
 class LlamaResponse:
@@ -57,6 +65,7 @@ class LlamaResponse:
     format: str = "markdown"
     notes: list = field(default_factory=list)
     data: dict | None = None  # the validated object of a --schema answer
+    budget: tuple[float, float] | None = None  # (left, of it): a class gateway's word, shown in the footer
 
     def __str__(self) -> str:
         return self.text
@@ -92,19 +101,16 @@ class LlamaResponse:
 
     def footer(self) -> str:
         """One line: model, prompt -> completion tokens, cost, seconds, flags and warnings."""
-        parts = [self.model]
-        if self.usage is None:
-            parts.append("usage not reported")
-        else:
-            parts.append(f"{self.usage.prompt_tokens} → {self.usage.completion_tokens} tokens")
-        parts.append(format_cost(self.cost))
-        parts.append(f"{self.elapsed:.2f} s")
-        if self.cached:
-            parts.append("cached")
-        if self.offline:
-            parts.append("offline")
-        parts.extend(self.notes)
-        line = " · ".join(parts)
+        line = footer_line(
+            self.model,
+            self.usage,
+            self.cost,
+            elapsed=self.elapsed,
+            cached=self.cached,
+            offline=self.offline,
+            notes=self.notes,
+            budget=self.budget,
+        )
         if self.truncated:
             line += (
                 f" · ⚠ used all {self.params['max_tokens']} max_tokens: the answer was probably cut off"
@@ -136,7 +142,7 @@ class LlamaResponse:
         footer_md = "\n\n---\n*" + markdown_literal(footer) + "*\n"
         data = {}
         if self.data is not None:  # a --schema answer: its fields as a table (escaped), the object as JSON
-            from .fields import field_table
+            from .field_table import field_table
 
             table = field_table(self.data)
             data["text/html"] = table._repr_html_() + footer_html

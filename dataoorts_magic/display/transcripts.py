@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import ValidationError
 from ..params import format_cost
+from .footer import footer_line
 from .styles import footer_html
 
 EXPORT_SUFFIXES = (".md", ".json")
@@ -21,19 +22,11 @@ EXPORT_SUFFIXES = (".md", ".json")
 
 def turn_footer(turn: dict) -> str:
     """One line about a turn: model, tokens, cost, and whether it was cached or trimmed."""
-    usage = turn["usage"]
-    parts = [
-        turn["model"],
-        "usage not reported" if usage is None else f"{usage['prompt_tokens']} → {usage['completion_tokens']} tokens",
-        format_cost(turn["cost"]),
-    ]
-    if turn.get("cached"):
-        parts.append("cached")
-    if turn.get("offline"):
-        parts.append("offline")
-    if turn.get("dropped"):
-        parts.append(f"{turn['dropped']} oldest turn{'s' if turn['dropped'] != 1 else ''} not sent")
-    return " · ".join(parts)
+    dropped = turn.get("dropped")
+    note = [f"{dropped} oldest turn{'s' if dropped != 1 else ''} not sent"] if dropped else []
+    return footer_line(
+        turn["model"], turn["usage"], turn["cost"], cached=turn.get("cached"), offline=turn.get("offline"), notes=note
+    )
 
 
 def _summary(conv) -> str:

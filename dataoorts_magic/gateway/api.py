@@ -13,7 +13,7 @@ import time
 
 from tornado.web import RequestHandler, stream_request_body
 
-from ..api.retry_policy import retry_after_seconds
+from ..client.retry_policy import retry_after_seconds
 from ..offline.protocol import Reply, failure
 from .ledger import money, usd
 from .tokens import bearer

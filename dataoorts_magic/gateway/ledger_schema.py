@@ -87,7 +87,7 @@ upstream_limits = Table(
 
 def default_db_url(environ=os.environ) -> str:
     """``sqlite:///<data dir>/gateway.sqlite3``: beside the extension's own log."""
-    from ..pipeline.log import log_path
+    from ..store.log import log_path
 
     return f"sqlite:///{Path(log_path(environ)).parent / DB_NAME}"
 

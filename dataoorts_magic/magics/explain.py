@@ -17,8 +17,14 @@ import sys
 import traceback
 from typing import NamedTuple
 
+from IPython.core.magic import line_magic, magics_class
+from IPython.display import display
+
 from ..errors import redact
-from .short_paths import shorten_frame_line, without_home
+from ..pipeline.settings import read_key
+from ..prompting.short_paths import shorten_frame_line, without_home
+from .topic import TopicMagics
+from .usage_errors import one_line_errors
 
 SYSTEM = (
     "You are a patient Python teacher helping a learner in a Jupyter notebook. Explain the error "
@@ -127,3 +133,41 @@ def build_prompt(err: LastError, secret: str | None = None) -> str:
     )
     text = without_home(text)
     return redact(text, secret) if secret else text
+
+
+@magics_class
+class LlamaExplainMagics(TopicMagics):
+    """``%llama_explain``, and the listener that keeps the session's last error for it."""
+
+    def __init__(self, shell=None, core=None):
+        super().__init__(shell=shell, core=core)
+        self.last_error = ErrorRecorder()  # for %llama_explain; never changes error display
+        if shell is not None:
+            self.last_error.register(shell)
+
+    def close(self) -> None:
+        self.last_error.unregister(self.shell)
+
+    @line_magic
+    def llama_explain(self, line=""):
+        """Ask the model to explain the last error of this session, for a learner, with a fix.
+
+        In [1]: 1 / 0
+        ZeroDivisionError: division by zero
+
+        In [2]: %llama_explain
+
+        Sends the exception, its message, the traceback and the failing cell's source. Paths
+        are shortened first: a traceback's files by name (``helpers.py``; an installed package's
+        from the package on, ``pandas/core/frame.py``; a cell as ``Cell In[3]``), and your home
+        folder anywhere else as ``~``, so no home folder or user name is sent.
+        """
+        err = self.last_error.last or from_sys()
+        if err is None:
+            print("No error yet in this session: run the cell that fails, then %llama_explain.")
+            return
+        prompt = build_prompt(err, read_key(self.llama_session._key))
+        with one_line_errors():
+            session = self.llama_session
+            response = session.send(session.request(prompt, {"system": SYSTEM, "format": "markdown"}))
+        display(response)

@@ -1,8 +1,9 @@
 """``LlamaMagics``: the settings traits and ``%%llama`` itself (parse -> session -> display).
 
-The magics around it (key, settings, models, history, usage, explain, panel) live in
-``tools``; ``extension`` registers both. Every failure the package raises is turned into
-one ``UsageError`` line at the boundary (``boundary.one_line_errors``).
+The magics around it (key, settings, models, history, usage, explain, panel) live in one
+module per topic (``settings_magics``, ...); ``extension`` registers them all. Every failure
+the package raises is turned into one ``UsageError`` line at the boundary
+(``usage_errors.one_line_errors``).
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ import functools
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import argument, argument_group, magic_arguments
 from IPython.display import display
 
 from ..errors import InvalidAnswerError, one_line
 from ..params import PARAMS
-from ..pipeline.interpolate import interpolate
-from ..pipeline.prompt import cell_prompt
 from ..pipeline.session import LlamaSession
 from ..pipeline.settings import FORMATS, LlamaSettings
+from ..prompting.interpolate import interpolate
+from ..prompting.prompt_text import cell_prompt
 from . import line_parser
-from .boundary import one_line_errors
+from .usage_errors import one_line_errors
 
 
 def _param_arguments(func):
@@ -44,9 +45,11 @@ class LlamaMagics(Magics, LlamaSettings):
 
     @no_var_expand
     @magic_arguments()
+    @argument_group("the request")
     @argument("-s", "--system", default=None, help="system prompt ({name} fields are filled in)")
     @argument("-m", "--model", default=None, help="model name (see %%llama_models)")
     @_param_arguments
+    @argument_group("the answer")
     @argument("-o", "--out", default=None, metavar="VAR", help="store the result in the variable VAR")
     @argument(
         "-f",
@@ -57,6 +60,21 @@ class LlamaMagics(Magics, LlamaSettings):
         "json (the answer parsed; --out gets the object)",
     )
     @argument("-q", "--quiet", action="store_true", help="show nothing (use with --out)")
+    @argument(
+        "--stream",
+        action="store_true",
+        default=None,
+        help="show the answer as it arrives (also the stream setting); a whole answer is shown as usual",
+    )
+    @argument(
+        "--schema",
+        default=None,
+        metavar="SPEC",
+        help='structured answer: inline fields ("sentiment: positive|negative, stars: int, note: str?"; types '
+        "str, int, float, bool, list[str], a|b|c, ? = optional) or the name of a variable holding a JSON Schema "
+        "dict or a pydantic model class; the answer is validated (asked again once); -o gets the dict",
+    )
+    @argument_group("the prompt, the conversation, the cache")
     @argument("--raw", action="store_true", help="send the text as typed: no {name} interpolation")
     @argument(
         "-c",
@@ -73,6 +91,7 @@ class LlamaMagics(Magics, LlamaSettings):
         action="store_true",
         help="skip the response cache for this cell (with cache=on or replay): always ask the endpoint",
     )
+    @argument_group("many requests")
     @argument(
         "--over",
         default=None,
@@ -94,20 +113,6 @@ class LlamaMagics(Magics, LlamaSettings):
         metavar="PARAM=V1,V2,...",
         help="the prompt once per value of PARAM (model or any parameter, e.g. temperature=0,0.7,1.5), "
         "answers side by side; -o gets the list",
-    )
-    @argument(
-        "--stream",
-        action="store_true",
-        default=None,
-        help="show the answer as it arrives (also the stream setting); a whole answer is shown as usual",
-    )
-    @argument(
-        "--schema",
-        default=None,
-        metavar="SPEC",
-        help='structured answer: inline fields ("sentiment: positive|negative, stars: int, note: str?"; types '
-        "str, int, float, bool, list[str], a|b|c, ? = optional) or the name of a variable holding a JSON Schema "
-        "dict or a pydantic model class; the answer is validated (asked again once); -o gets the dict",
     )
     @argument(
         "-b",
@@ -165,28 +170,27 @@ class LlamaMagics(Magics, LlamaSettings):
         if opts.background:
             raise UsageError("-b runs --over or --compare in the background; this cell sends one request: drop -b.")
         with one_line_errors():
-            req = self.llama_session.request(prompt, flags, chat=opts.chat)  # checked: nothing sent yet
-            view = None
-            if schema is not None:
-                response = self._ask_structured(req, schema, opts)
-            else:
-                view = self._live_view(req["settings"], opts)
-                send = functools.partial(self.llama_session.send, req)
+            req = self.llama_session.request(prompt, flags, chat=opts.chat, schema=schema)  # checked: nothing sent yet
+            view = self._live_view(req, opts)
+            send = functools.partial(self.llama_session.send, req)
+            try:
                 if view is None:
                     response = send()
                 else:
                     from ..display.live_answer import watch
 
                     response = watch(send, view)
+            except InvalidAnswerError as err:  # --schema: still no match after asking again
+                self._keep_mismatch(err, opts)
         self._show(response, opts, show=view.finish if view else display)
 
-    def _live_view(self, eff, opts):
+    def _live_view(self, req, opts):
         """The in-place display of --stream (or the stream setting), or None."""
-        if opts.quiet or not eff["stream"]:
+        if opts.quiet or not req.stream:
             return None
         from ..display import live_answer
 
-        return live_answer.LiveAnswer(eff["format"], terminal=live_answer.is_terminal(self.shell))
+        return live_answer.LiveAnswer(req.format, terminal=live_answer.is_terminal(self.shell))
 
     def _schema(self, opts):
         """The cell's ``--schema`` (None without one), read before anything is sent."""
@@ -198,19 +202,10 @@ class LlamaMagics(Magics, LlamaSettings):
                     f"{name} does not apply with --schema: the answer is validated whole and shown as a table "
                     f"of its fields (-o gets the dict); drop {name}."
                 )
-        from ..pipeline.schemas import resolve
+        from ..structured.schema import resolve
 
         with one_line_errors():
             return resolve(opts.schema, self.shell.user_ns)
-
-    def _ask_structured(self, req, schema, opts):
-        """Send a --schema request (validated, asked again once); a mismatch keeps the last answer."""
-        from ..pipeline import structured
-
-        try:
-            return structured.send(self.llama_session, structured.apply(req, schema))
-        except InvalidAnswerError as err:
-            self._keep_mismatch(err, opts)
 
     def _keep_mismatch(self, err, opts):
         """A --schema answer that still does not match: shown as text and kept in OUT, then the one line."""

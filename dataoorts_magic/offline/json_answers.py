@@ -1,7 +1,7 @@
 """The offline endpoint's answer to a structured request: a made-up JSON object of the asked shape.
 
 A request whose system prompt carries our schema instructions (a line ``JSON Schema of the
-object: {...}``, written by ``pipeline.structured``) gets an object that matches that
+object: {...}``, written by ``structured.answers.instructions``) gets an object that matches that
 schema: choices drawn from the allowed values, small numbers within any bounds, strings that
 start with ``offline:`` and quote words of the item. It is drawn from a generator seeded with
 the item (the first user message) and the schema, so the same item always gets the same

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .. import params as _params
 from .answers import SERVER_MAX_TOKENS, answer_text, count_tokens, cut_tokens, prompt_tokens, stream_pieces
-from .schema import json_type, validate
+from .input_schema import json_type, validate
 
 PADDING = "abcdefghijklmnopqrstuvwxyz0123456789"
 

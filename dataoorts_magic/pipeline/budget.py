@@ -14,30 +14,19 @@ bytes plus a few tokens of framing per message (:func:`worst_prompt_tokens`), th
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 from ..errors import BudgetExceededError
 from ..params import cost as price
 from ..params import format_cost as usd
+from ..store.tally import ModelTally
 
 FRAMING_TOKENS = 8  # per message: role and header tokens (Llama 3 uses 4-5), and the turn's end
 
 
-def worst_prompt_tokens(messages: list[dict]) -> int:
+def worst_prompt_tokens(messages: Sequence[dict]) -> int:
     """An upper bound on the prompt tokens of ``messages`` (its UTF-8 bytes, see the module docstring)."""
     return sum(len((m.get("content") or "").encode("utf-8", "surrogatepass")) + FRAMING_TOKENS for m in messages) + 1
-
-
-class ModelTally:
-    """One model's counts in this session (a plain class: a dataclass costs ~1 ms of %load_ext to build)."""
-
-    def __init__(self, requests=0, cached=0, errors=0, prompt_tokens=0, completion_tokens=0, cost=0.0, unknown_cost=0):
-        self.requests, self.cached, self.errors = requests, cached, errors
-        self.prompt_tokens, self.completion_tokens = prompt_tokens, completion_tokens
-        self.cost = cost
-        self.unknown_cost = unknown_cost  # answers whose price or usage was unknown
-
-    def __repr__(self) -> str:
-        return f"ModelTally({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
 
 
 class Spending:
@@ -96,22 +85,15 @@ class Spending:
         """Release a reservation and count the outcome of one request."""
         with self._lock:
             self._reserved = max(0.0, self._reserved - reserved)
-            tally = self.by_model.setdefault(model, ModelTally())
-            tally.requests += 1
-            if cached:
-                tally.cached += 1
-                return
-            if error:
-                tally.errors += 1
-                return
-            if usage is not None:
-                tally.prompt_tokens += usage.prompt_tokens
-                tally.completion_tokens += usage.completion_tokens
-            if cost is None:
-                tally.unknown_cost += 1
-                tally.cost += reserved  # under a budget, an answer of unknown cost counts as its worst case
-            else:
-                tally.cost += cost
+            self.by_model.setdefault(model, ModelTally()).count(
+                cached=cached,
+                error=error,
+                prompt_tokens=usage.prompt_tokens if usage is not None else 0,
+                completion_tokens=usage.completion_tokens if usage is not None else 0,
+                # under a budget, an answer of unknown cost counts as its worst case
+                cost=reserved if cost is None else cost,
+                unknown_cost=int(cost is None),
+            )
 
     def rows(self) -> dict[str, ModelTally]:
         with self._lock:

@@ -78,19 +78,15 @@ class Conversation:
 
     def add(self, user: str, response, system: str | None = None, dropped: int = 0) -> dict:
         """Record a successful turn (and the system prompt it was sent with); returns the turn."""
+        from dataclasses import asdict  # a Usage: its module is loaded by now
+
         usage = response.usage
         turn = {
             "user": user,
             "assistant": response.text,
             "model": response.model,
             "params": dict(response.params),
-            "usage": None
-            if usage is None
-            else {
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
-                "total_tokens": usage.total_tokens,
-            },
+            "usage": None if usage is None else asdict(usage),  # as the display's metadata has it
             "cost": response.cost,
             "elapsed": response.elapsed,
             "cached": response.cached,

@@ -1,33 +1,23 @@
-"""One rate limit for the whole session, and what every request does when the server refuses it anyway.
+"""One rate limit for the whole session: a sliding window of request starts, and a hold after a refusal.
 
 The platform publishes 300 requests per minute for text generation and answers a burst with 429
-(code 3040, ``Retry-After``). Every front door (cells, the panel, ``--over``, ``--compare``, the
-Python API) sends through ``LlamaSession.send``, which runs the HTTP call through
-:meth:`RateLimiter.call`, so one limiter paces every request of the kernel however many batches
-run at once:
+(code 3040, ``Retry-After``). Every HTTP attempt of the session (cells, the panel, ``--over``,
+``--compare``, the Python API; retries too) takes its turn here, from the one retry loop
+(:mod:`.retries`), so one limiter paces every request of the kernel however many batches run:
 
-- **Pacing**: before every HTTP attempt (retries too) a request takes its turn, first come
-  first served (so a batch's items start in input order). Starts are spread evenly,
-  ``60 / rate_limit`` seconds apart and :data:`SPACING_MARGIN` more, so never more than
-  ``rate_limit / 60`` requests start in any one second, and a server that counts its own window
-  by arrival (arrivals jitter by some milliseconds) sees no burst. (A sliding window that let
-  ``rate_limit / 60`` start at once was tried: its bursts drew 1 to 4 refusals in 200 requests
-  against a per-second window, even spacing with a 5 % margin none; benchmarks/batch_limits.py.)
-  ``rate_limit = 0``: no client-side cap. Cache hits and budget refusals send nothing and take
-  no turn.
-- **Refusals**: a 429 or code 3040 is handed back by the client (not retried there) and holds
-  *every* request of the session until its ``Retry-After`` has passed (a doubling backoff when
-  the server names no wait), then the request is sent again. In a batch these waits do not use
-  up ``max_retries``, which still bounds the other transient faults; a request on its own (a
-  cell, the panel) counts each refusal as one of its ``max_retries``, as any transient fault.
-- **Patience**, the bound on those waits: a refused request keeps waiting while the session still
-  gets answers. It gives up when no request has been answered for :data:`PATIENCE` seconds since
-  it was first refused, or at once when the server asks for a wait over :data:`MAX_WAIT` (a quota
-  or an outage, not a rate limit): then it raises :class:`RateLimitStalledError`, which stops a
-  batch like a used-up quota does (3036/4006 are never waited on: they stop at once).
+- **Window**: at most ``rate_limit / 60`` requests start in any one-second window, and a burst up
+  to that size starts at once (4 requests at the default 300/min start together, no even
+  spacing). The window is :data:`WINDOW_MARGIN` longer than a second, so a server that counts its
+  own window by arrival (arrivals jitter by some milliseconds) sees no burst over its limit.
+  Under 60/min one request starts per ``60 / rate_limit`` seconds. ``rate_limit = 0``, or the
+  bundled offline endpoint: no client-side pacing at all.
+- **First come, first served**: requests take their turn in the order they asked, so a batch's
+  items start in input order.
+- **Hold**: a refusal for the rate limit holds *every* request of the session until its
+  ``Retry-After`` has passed (:meth:`RateLimiter.hold`).
 
-A batch hands ``send`` a *control* (``check()``, ``before_attempt()``, ``rate_limited(wait)``),
-so its workers stop waiting when the batch is cancelled and it can halve its concurrency.
+Waits are cut in :data:`STEP` slices, so a kernel interrupt, or a batch's ``check()`` that
+raises (a cancelled batch), stops a wait at once.
 """
 
 from __future__ import annotations
@@ -35,14 +25,16 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
-from ..api.retry_policy import MAX_RETRY_AFTER, backoff_delay, is_rate_limited
-from ..errors import LlamaError, RateLimitStalledError
+from ..client.retry_policy import MAX_RETRY_AFTER
+from ..errors import LlamaError
 
 PATIENCE = 300.0  # s with no answer in the whole session before a refused request gives up
 MAX_WAIT = MAX_RETRY_AFTER  # a longer Retry-After is a quota or an outage: stop instead of waiting
-SPACING_MARGIN = 1.05  # starts 5 % further apart than the limit needs (arrival jitter at the server)
+WINDOW_MARGIN = 1.05  # the window is 5 % longer than a second (arrival jitter at the server)
 STEP = 0.05  # s; waits are cut in steps so a kernel interrupt or a cancelled batch stops them at once
+MAX_BURST = 1000  # starts remembered: the burst at the highest rate_limit (60,000/min)
 
 
 class Withdrawn(LlamaError):
@@ -51,18 +43,19 @@ class Withdrawn(LlamaError):
     what = "Not sent"
 
 
-def spacing(per_minute: int) -> float:
-    """Seconds between two starts under ``per_minute`` (0: no cap)."""
-    return 60.0 / per_minute * SPACING_MARGIN if per_minute else 0.0
+def window(per_minute: int) -> tuple[int, float]:
+    """(burst, seconds): at most ``burst`` starts in any window of ``seconds`` under ``per_minute``."""
+    burst = min(MAX_BURST, max(1, per_minute // 60))
+    return burst, burst * 60.0 / per_minute * WINDOW_MARGIN
 
 
 class RateLimiter:
-    """The session's pacing of request starts and the hold after a refusal; thread-safe, one per session."""
+    """The session's window of request starts and the hold after a refusal; thread-safe, one per session."""
 
-    def __init__(self, clock=time.monotonic):
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
         self._cond = threading.Condition()
-        self._last_start = -float("inf")  # when the latest request started
+        self._starts: deque[float] = deque(maxlen=MAX_BURST)  # when the latest requests started
         self._queue: deque[object] = deque()  # the requests waiting for their turn, in the order they asked
         self._held_until = 0.0  # no request starts before this (a refusal's Retry-After)
         self.last_answer = clock()
@@ -81,14 +74,33 @@ class RateLimiter:
         with self._cond:
             self._held_until = max(self._held_until, self.clock() + seconds)
             self.refusals += 1
+            self._cond.notify_all()
 
-    def acquire(self, per_minute: int, check=None) -> float:
+    def answered(self) -> None:
+        """An answer arrived: the session is being served (the patience of refused requests restarts)."""
+        self.last_answer = self.clock()
+
+    def _window_opens(self, per_minute: int, now: float) -> float:
+        """When the window has room for one more start under ``per_minute`` (``now`` if it has)."""
+        if not per_minute:
+            return now
+        burst, seconds = window(per_minute)
+        if len(self._starts) < burst:
+            return now
+        return max(now, self._starts[-burst] + seconds)
+
+    def acquire(self, per_minute: int, check: Callable[[], object] | None = None, *, not_before: float = 0.0) -> float:
         """Wait for this request's turn, first come first served, and take it; returns the seconds waited.
 
-        ``check()`` is called while waiting and may raise to give up (a cancelled batch); a
-        request that gives up leaves the queue, so the ones behind it move up.
+        ``not_before`` (a clock time) is a wait of this request's own (a retry's backoff), waited
+        outside the queue so the requests behind it are not held up. ``check()`` is called while
+        waiting and may raise to give up (a cancelled batch): the request leaves the queue, so
+        the ones behind it move up.
         """
-        began, ticket = self.clock(), object()
+        began = self.clock()
+        if not_before > began:
+            self._wait_until(not_before, check)
+        ticket = object()
         with self._cond:
             self._queue.append(ticket)
         try:
@@ -97,15 +109,16 @@ class RateLimiter:
                     check()
                 with self._cond:
                     now = self.clock()
-                    # spaced by the limit in force now, so raising rate_limit takes effect at once
-                    ready = max(self._held_until, self._last_start + spacing(per_minute))
-                    if self._queue[0] is ticket and now >= ready:
+                    # the limit in force now counts, so raising rate_limit takes effect at once
+                    ready = max(self._held_until, self._window_opens(per_minute, now))
+                    first = self._queue[0] is ticket
+                    if first and now >= ready:
                         self._queue.popleft()
-                        self._last_start = now  # the actual start: never closer than the spacing
+                        self._starts.append(now)
                         self.starts += 1
                         self._cond.notify_all()
                         return now - began
-                    self._cond.wait(min(ready - now, STEP) if self._queue[0] is ticket else STEP)
+                    self._cond.wait(min(ready - now, STEP) if first else STEP)
         except BaseException:
             with self._cond:
                 if ticket in self._queue:
@@ -113,72 +126,9 @@ class RateLimiter:
                     self._cond.notify_all()
             raise
 
-    def call(self, chat, *, per_minute: int, max_retries: int, control=None):
-        """``chat(before_attempt=..., retry_rate_limited=False, max_retries=n)`` until it answers.
-
-        In a batch (``control`` given) a refusal for the rate limit is waited out without using
-        up ``max_retries`` until :class:`RateLimitStalledError` says waiting is no longer worth it
-        (module docstring); a request on its own (a cell, the panel) counts each refusal as one
-        of its ``max_retries``, as before. Returns the client's ``Reply`` (``elapsed`` and
-        ``waited`` include these waits, a note says how long they were), or raises its error.
-        """
-        started, used, refused, waited, first_refusal = self.clock(), 0, 0, 0.0, None
-
-        def before_attempt():
-            self.acquire(per_minute, control.check if control is not None else None)
-            if control is not None:
-                control.before_attempt()
-
-        while True:
-            try:
-                reply = chat(
-                    before_attempt=before_attempt, retry_rate_limited=False, max_retries=max(0, max_retries - used)
-                )
-            except LlamaError as err:
-                used += err.retries
-                if not is_rate_limited(err):
-                    _counted(err, used)
-                    raise
-                first_refusal = self.clock() if first_refusal is None else first_refusal
-                wait = err.retry_after if err.retry_after is not None else backoff_delay(refused)
-                if control is None:
-                    if used >= max_retries or wait > MAX_WAIT:
-                        _counted(err, used)
-                        raise
-                    used += 1
-                elif wait > MAX_WAIT or self.clock() - max(self.last_answer, first_refusal) >= PATIENCE:
-                    raise _stalled(err, wait, stalled=wait <= MAX_WAIT) from None
-                self.hold(wait)
-                refused, waited = refused + 1, waited + wait
-                if control is not None:
-                    control.rate_limited(wait)
-                continue
-            self.last_answer = self.clock()
-            reply.elapsed, reply.waited = self.last_answer - started, reply.waited + waited
-            if refused:
-                times = "once" if refused == 1 else f"{refused} times"
-                reply.notes.insert(0, f"retried {times} after a rate limit (waited {waited:.1f} s)")
-            return reply
-
-
-def _counted(err: LlamaError, retries: int) -> None:
-    """Make ``err`` say every retry this request made (the client counts only those of its last call)."""
-    if retries != err.retries:
-        err.retries = retries
-        err.refresh()
-
-
-def _stalled(err: LlamaError, wait: float, *, stalled: bool) -> RateLimitStalledError:
-    if stalled:
-        detail = f"No answer for {PATIENCE / 60:.0f} min: the server kept refusing requests for its rate limit"
-    else:
-        detail = (
-            f"The server asks to wait {wait:.0f} s for its rate limit, longer than a batch waits ({MAX_WAIT:.0f} s)"
-        )
-    return RateLimitStalledError(
-        detail,
-        status=err.status,
-        code=err.code,
-        provider_message=err.provider_message,
-        retry_after=err.retry_after,
-    )
+    def _wait_until(self, when: float, check: Callable[[], object] | None) -> None:
+        while (left := when - self.clock()) > 0:
+            if check is not None:
+                check()
+            with self._cond:
+                self._cond.wait(min(left, STEP))

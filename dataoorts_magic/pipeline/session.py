@@ -1,8 +1,10 @@
-"""The one request pipeline: effective settings -> validation -> endpoint and key -> HTTP -> LlamaResponse.
+"""The one request pipeline: a checked :class:`~.request.Request` in, a ``LlamaResponse`` out.
 
-Every front door (``%%llama``, the panel, ``--over``, ``--compare``) calls
-``LlamaSession.ask`` and none talks to the HTTP client directly, so a fix lands once; and
-every HTTP attempt takes its turn from the session's one rate limiter (:mod:`.rate_limit`).
+Every front door (``%%llama``, the panel, ``--over``, ``--compare``, ``ask``, ``ask_each``)
+builds its request with :meth:`LlamaSession.request` and sends it with :meth:`LlamaSession.send`,
+and none talks to the HTTP client directly, so a fix lands once. ``send`` owns the cache, the
+budget, the one retry loop (:mod:`.retries`, every attempt paced by the session's one rate
+limiter), the ``--schema`` re-ask (:mod:`.structured_reply`), the log and the conversation turn.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError, LlamaError, LogError, MissingKeyError
+from ..errors import LlamaError, LogError
 from ..params import PARAMS, cost, model_info, validate
 from ..secret import Secret
 from . import settings as settings_mod
@@ -21,9 +23,12 @@ from .budget import Spending, worst_prompt_tokens
 from .conversations import Conversations
 
 if TYPE_CHECKING:  # imported at first use, to keep %load_ext light
+    from ..client.chat_client import DataoortsClient
     from ..display.response import LlamaResponse
-    from .log import ExchangeLog
+    from ..store.log import ExchangeLog
+    from ..structured.schema import Schema
     from .rate_limit import RateLimiter
+    from .request import Request
 
 _client_lock = threading.Lock()
 
@@ -35,7 +40,7 @@ class LlamaSession:
         self.settings = settings
         self.session_set: set[str] = set()
         self._key: Secret | None = None  # the one typed with %llama_key; it never shows itself
-        self._client = None
+        self._client: DataoortsClient | None = None
         self._warned: set[str] = set()
         self._stderr = stderr
         self.id = os.urandom(8).hex()  # this session's rows in the log
@@ -80,56 +85,79 @@ class LlamaSession:
         return self.spending.spent
 
     # --- the pipeline ---------------------------------------------------------------------
-    def request(self, prompt: str, flags: dict | None = None, *, chat: str | None = None) -> dict:
-        """Everything needed to send, checked: model, messages, params, format. Nothing is sent.
+    def request(
+        self, prompt: str, flags: dict | None = None, *, chat: str | None = None, schema: Schema | None = None
+    ) -> Request:
+        """The checked :class:`~.request.Request` for ``prompt`` under this cell's ``flags``; nothing is sent.
 
-        ``chat`` names a conversation: its system prompt and earlier turns come first, trimmed to
-        the model's context window. ``flags["no_cache"]`` (``--no-cache``) turns the cache off.
+        Every door builds its requests here. ``chat`` names a conversation: its system prompt and
+        earlier turns come first, trimmed to the model's context window; ``schema`` asks for one
+        object of it; ``flags["no_cache"]`` (``--no-cache``) turns the cache off.
         """
         flags = dict(flags or {})
         if flags.pop("no_cache", False):
             flags["cache"] = "off"
         from .request import build_request
 
-        return build_request(prompt, flags, self.effective(flags), self.conversations, chat)
+        return build_request(prompt, flags, self.effective(flags), self.conversations, chat=chat, schema=schema)
 
-    def ask(self, prompt: str, flags: dict | None = None, *, chat: str | None = None, on_text=None) -> LlamaResponse:
-        """Send one prompt (a turn of conversation ``chat`` if given) and return the answer.
+    def send(self, request: Request, *, on_text=None, control=None) -> LlamaResponse:
+        """The one send: cache, budget, rate limit and retries, the HTTP exchange, the ``--schema``
+        parse and re-ask, the log, and the conversation turn (added here and nowhere else).
 
-        Raises a ``LlamaError`` with a one-line message; a failed turn adds nothing to the conversation.
+        ``on_text(piece)`` gets a streamed answer's pieces; ``control`` is what a batch hands each
+        request (see :mod:`.retries`). Raises a ``LlamaError`` with a one-line message; a failed
+        turn adds nothing to the conversation.
         """
-        req = self.request(prompt, flags, chat=chat)
-        return self.send(req, on_text=on_text)
+        if request.schema is None:
+            response = self._exchange(request, on_text, control)
+        else:
+            from .structured_reply import structured_answer
 
-    def send(self, req: dict, on_text=None, *, control=None) -> LlamaResponse:
-        """Cache lookup, budget check, the HTTP call (paced by the rate limit), then the log and the turn.
+            response = structured_answer(lambda req: self._exchange(req, None, control), request)
+        if request.dropped:
+            n = request.dropped
+            what = "the oldest turn" if n == 1 else f"{n} oldest turns"
+            response.notes.append(f"dropped {what} to fit the {request.window:,}-token window")
+        if request.chat is not None:
+            self.conversations.get(request.chat).add(request.prompt, response, request.system, request.dropped)
+        return response
 
-        ``control`` is what a batch hands each request (see :mod:`.rate_limit`): it can stop a
-        request that waits for its turn and is told of every refusal for the rate limit.
-        """
-        eff = req["settings"]
+    def _exchange(self, req: Request, on_text, control) -> LlamaResponse:
+        """One logged exchange: the cache, else the budget's reservation and the HTTP call with its retries."""
+        eff = req.settings
         hit = self._from_cache(req, on_text)
         if hit is not None:
-            return self._finish(req, hit)
-        url, key, offline = self._endpoint(eff)
+            self._record(req, hit, offline=hit.offline)
+            return hit
+        from .endpoint import endpoint
+
+        url, key, offline = endpoint(eff, self._key, self._note_once)
         client = self._client_for(url)
         held = self.spending.reserve(
-            req["model"], worst_prompt_tokens(req["messages"]), req["params"]["max_tokens"], eff["budget"]
+            req.model, worst_prompt_tokens(req.messages), req.params["max_tokens"], eff["budget"]
         )
-        chat = functools.partial(
-            client.chat,
-            req["model"],
-            req["messages"],
-            req["params"],
+        attempt = functools.partial(
+            client.exchange_once,
+            req.model,
+            req.messages,
+            req.params,
             api_key=key,
             timeout=eff["timeout"],
             connect_timeout=eff["connect_timeout"],
-            stream=bool(eff["stream"]),
+            stream=req.stream,
             on_text=on_text,
         )
+        from ..client.retry_policy import RetryPolicy
+        from .retries import send_with_retries
+
         try:
-            reply = self.rate_limiter.call(
-                chat, per_minute=eff["rate_limit"], max_retries=eff["max_retries"], control=control
+            reply = send_with_retries(
+                attempt,
+                self.rate_limiter,
+                RetryPolicy(eff["max_retries"]),
+                per_minute=0 if offline else eff["rate_limit"],  # the bundled endpoint is not paced
+                control=control,
             )
         except LlamaError as err:
             from .rate_limit import Withdrawn
@@ -137,42 +165,46 @@ class LlamaSession:
             if isinstance(err, Withdrawn):  # its batch stopped before it was sent (again): nothing happened
                 self.spending.release(held)
                 raise
-            self.spending.settle(held, req["model"], error=True)
+            self.spending.settle(held, req.model, error=True)
             self._record(req, error=f"{type(err).__name__}: {err}", secret=key, offline=offline)
             raise
         except BaseException:  # an interrupt (or a bug): the reservation must not outlive the request
-            self.spending.settle(held, req["model"], error=True)
+            self.spending.settle(held, req.model, error=True)
             raise
+        response = self._response(req, reply, offline)
+        self.spending.settle(held, req.model, response.usage, response.cost)
+        self._record(req, response, secret=key, offline=offline)
+        return response
+
+    def _response(self, req: Request, reply, offline: bool) -> LlamaResponse:
         from ..display.response import LlamaResponse, Usage  # dataclasses cost import time: built at the first answer
 
-        usage = Usage.from_dict(reply.usage)
-        notes = list(reply.notes)
-        if model_info(req["model"]) is None:
+        if model_info(req.model) is None:
             self._note_once(
-                f"model:{req['model']}",
-                f"{req['model']} is not in the model table: its price and limits are unknown "
+                f"model:{req.model}",
+                f"{req.model} is not in the model table: its price and limits are unknown "
                 "(%llama_models lists the known ones).",
             )
-        response = LlamaResponse(
+        usage = Usage.from_dict(reply.usage)
+        return LlamaResponse(
             text=reply.text,
-            model=req["model"],
-            params=req["params"],
-            messages=req["messages"],
+            model=req.model,
+            params=req.params,
+            messages=list(req.messages),
             usage=usage,
-            cost=cost(req["model"], usage and usage.prompt_tokens, usage and usage.completion_tokens),
+            cost=cost(req.model, usage.prompt_tokens, usage.completion_tokens) if usage else None,
             elapsed=reply.elapsed,
             offline=offline,
             raw=reply.raw,
-            format=eff["format"],
-            notes=notes,
+            format=req.format,
+            notes=list(reply.notes),
+            budget=reply.budget,
         )
-        self.spending.settle(held, req["model"], usage, response.cost)
-        return self._finish(req, response, secret=key)
 
     # --- cache, log and conversation ---------------------------------------------------------
     def exchange_log(self) -> ExchangeLog:
         """The log at the current ``log_path()`` (DATAOORTS_MAGIC_HOME is read at call time)."""
-        from .log import ExchangeLog, log_path  # sqlite3 and hashlib only once a request is made
+        from ..store.log import ExchangeLog, log_path  # sqlite3 and hashlib only once a request is made
 
         path = log_path()
         if self._log is None or self._log.path != path:
@@ -191,33 +223,22 @@ class LlamaSession:
                 self._limiter = RateLimiter()
         return self._limiter
 
-    def _from_cache(self, req: dict, on_text=None) -> LlamaResponse | None:
+    def _from_cache(self, req: Request, on_text=None) -> LlamaResponse | None:
         """The recorded answer to an identical request (cache=on/replay), or None to send it."""
-        if req["settings"]["cache"] == "off":
+        if req.settings["cache"] == "off":
             return None
-        from .cache import recorded_answer
+        from ..store.cache import recorded_answer
 
         hit = recorded_answer(self.exchange_log(), req, self._note_once)
         if hit is not None:
             if on_text is not None:
                 on_text(hit.text)
-            self.spending.settle(0.0, req["model"], cached=True)
+            self.spending.settle(0.0, req.model, cached=True)
         return hit
-
-    def _finish(self, req: dict, response: LlamaResponse, secret: Secret | None = None) -> LlamaResponse:
-        """Log the exchange, add the conversation turn, note trimmed turns; returns the response."""
-        if req["dropped"]:
-            n = req["dropped"]
-            what = "the oldest turn" if n == 1 else f"{n} oldest turns"
-            response.notes.append(f"dropped {what} to fit the {req['window']:,}-token window")
-        self._record(req, response, secret=secret, offline=response.offline)
-        if req["chat"] is not None:
-            self.conversations.get(req["chat"]).add(req["prompt"], response, req["system"], req["dropped"])
-        return response
 
     def _record(
         self,
-        req: dict,
+        req: Request,
         response: LlamaResponse | None = None,
         *,
         error: str | None = None,
@@ -225,59 +246,35 @@ class LlamaSession:
         offline: bool = False,
     ) -> None:
         """Write one row to the log; a log that cannot be written warns once and costs nothing else."""
-        if not req["settings"]["log"]:
+        if not req.settings["log"]:
             return
         book = self.exchange_log()
         try:
             book.record(
-                model=req["model"],
-                messages=req["messages"],
-                params=req["params"],
-                answer=response and response.text,
-                usage=response and response.usage,
-                cost=response and response.cost,
-                elapsed=response and response.elapsed,
+                model=req.model,
+                messages=list(req.messages),
+                params=req.params,
+                answer=response.text if response else None,
+                usage=response.usage if response else None,
+                cost=response.cost if response else None,
+                elapsed=response.elapsed if response else None,
                 error=error,
                 cached=bool(response and response.cached),
                 offline=offline,
-                conversation=req["chat"],
+                conversation=req.chat,
                 session=self.id,
                 secret=secret,
-                batch_run=req.get("batch_run"),
+                batch_run=req.batch_run,
             )
         except LogError as err:
             self._note_once(
                 f"log:{book.path}", f"{err}; answers are shown but not logged (%llama_config log=off silences this)."
             )
 
-    def _endpoint(self, eff: dict) -> tuple[str, Secret, bool]:
-        """(url, key, offline): the bundled endpoint when offline, else the configured one and the key."""
-        if eff["offline"]:
-            from ..offline.server import start_offline
-
-            url, key = start_offline()
-            return url, Secret(key), True
-        key = settings_mod.read_key(self._key, url=eff["api_url"])
-        if not key:
-            raise MissingKeyError()
-        from ..api.endpoint_url import insecure_endpoint_warning, url_problem
-
-        if (problem := url_problem(eff["api_url"])) is not None:
-            raise ConfigError(
-                f"The endpoint {eff['api_url']!r} is not usable: it {problem}",
-                fix=f"Set DATAOORTS_API_URL (or %llama_config api_url=...) to {settings_mod.DEFAULT_API_URL} "
-                "or your endpoint.",
-            )
-
-        warning = insecure_endpoint_warning(eff["api_url"])
-        if warning:
-            self._note_once(f"url:{eff['api_url']}", warning)
-        return eff["api_url"], key, False
-
     def _client_for(self, url: str):
         with _client_lock:  # --over sends from several threads: they must share one client and pool
             if self._client is None:
-                from ..api.client import DataoortsClient
+                from ..client.chat_client import DataoortsClient
 
                 self._client = DataoortsClient(url, pool_maxsize=settings_mod.MAX_CONCURRENCY)
         self._client.api_url = url

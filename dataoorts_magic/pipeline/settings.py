@@ -58,7 +58,7 @@ class FiniteFloat(Float):
 
 def url_problem(url: str) -> str | None:
     """What is wrong with an endpoint URL (as words that follow "it"), or None when it is usable."""
-    from ..api.endpoint_url import url_problem as problem  # ipaddress loads at the first URL checked
+    from ..client.endpoint_url import url_problem as problem  # ipaddress loads at the first URL checked
 
     return problem(url)
 
@@ -125,8 +125,8 @@ class LlamaSettings(Configurable):
         DEFAULT_RATE_LIMIT,
         min=0,
         max=MAX_RATE_LIMIT,
-        help="requests per minute for the whole session, spread evenly (300 = the platform's published "
-        "limit for text generation); 0 = no client-side cap",
+        help="requests per minute for the whole session, rate_limit/60 starting at once in any second "
+        "(300 = the platform's published limit for text generation); 0 = no cap; offline: not paced",
     ).tag(config=True)
 
     @validate("api_url")
@@ -221,8 +221,9 @@ def parse_assignment(name: str, text: str):
             return False
         raise ValidationError(f"{name}={text!r} is not on or off: use {name}=on or {name}=off.")
     if isinstance(trait, Enum):
-        if low not in trait.values:
-            raise ValidationError(f"{name}={text!r} is not allowed: use one of {', '.join(trait.values)}.")
+        allowed = tuple(trait.values or ())
+        if low not in allowed:
+            raise ValidationError(f"{name}={text!r} is not allowed: use one of {', '.join(allowed)}.")
         return low
     if isinstance(trait, (Int, Float)):
         try:

@@ -3,7 +3,7 @@
 Every parameter control is built from the parameter table, with the parameter's name as
 its description, the chosen model's range (so max_tokens is bounded by the context
 window) and, as its first value, the session's setting or the documented default.
-Requests go through the one pipeline, ``LlamaSession.ask``, in a worker thread so the
+Requests go through the one pipeline (``LlamaSession.request``, then ``.send``) in a worker thread so the
 kernel stays free; from that thread widgets are touched only by setting traits or by
 ``Output.append_display_data`` (never ``with out:``), and every failure becomes one
 line in the panel.
@@ -29,10 +29,11 @@ from ..display.styles import error_html, footer_html
 from ..errors import LlamaError, one_line
 from ..params import PARAMS, format_cost, models
 from ..pipeline.budget import Spending
-from ..pipeline.prompt import cell_prompt
+from ..prompting.prompt_text import cell_prompt
+from ..store.tally import ModelTally
 from . import layout
 from .cell_code import cell_code
-from .front_end import require_front_end
+from .front_end_check import require_front_end
 from .param_controls import ParamControl
 
 CHAT = "panel"  # the conversation the panel keeps: the same store as ``%%llama -c panel``
@@ -144,7 +145,7 @@ class LlamaPanel(W.VBox):
         return cell_prompt(self.prompt_box.value)  # as a %%llama cell body would carry it
 
     def flags(self) -> dict:
-        """The flags for ``LlamaSession.ask``: model, system, format and every set parameter."""
+        """The flags for ``LlamaSession.request``: model, system, format and every set parameter."""
         for control in self.controls.values():
             control.refresh()
         flags = {name: control.flag() for name, control in self.controls.items()}
@@ -160,9 +161,9 @@ class LlamaPanel(W.VBox):
         req = self.session.request(prompt, self.flags())
         return cell_code(
             prompt,
-            req["model"],
-            req["settings"]["system"],
-            req["params"],
+            req.model,
+            req.settings["system"],
+            req.params,
             chat=CHAT if self.keep_toggle.value else None,
             fmt=None if self.session.effective()["format"] == "markdown" else "markdown",
         )
@@ -227,7 +228,7 @@ class LlamaPanel(W.VBox):
         ticker = threading.Thread(target=self._tick, args=(started, done), daemon=True)
         ticker.start()
         try:
-            response = self.session.ask(prompt, flags, chat=CHAT if keep else None)
+            response = self.session.send(self.session.request(prompt, flags, chat=CHAT if keep else None))
             self.turns = [*self.turns, (prompt, response)]
             self._count(response)
             self.transcript.append_display_data(UserTurn(prompt))
@@ -258,13 +259,12 @@ class LlamaPanel(W.VBox):
         self.tally.settle(0.0, response.model, response.usage, response.cost)
 
     def _totals_html(self) -> str:
-        tallies = self.tally.rows().values()
-        n, unknown = sum(t.requests for t in tallies), sum(t.unknown_cost for t in tallies)
-        cost = format_cost(sum(t.cost for t in tallies))
+        t = ModelTally.total(self.tally.rows().values())
+        n, unknown = t.requests, t.unknown_cost
+        cost = format_cost(t.cost)
         if unknown:
             cost += f" + {unknown} answer{'s' * (unknown != 1)} of unknown cost"
-        prompt, completion = sum(t.prompt_tokens for t in tallies), sum(t.completion_tokens for t in tallies)
-        text = f"Totals: {n} request{'' if n == 1 else 's'} · {prompt} → {completion} tokens · {cost}"
+        text = f"Totals: {n} request{'' if n == 1 else 's'} · {t.prompt_tokens} → {t.completion_tokens} tokens · {cost}"
         return footer_html(text, "dataoorts-totals")
 
     # --- the static copy --------------------------------------------------------------------

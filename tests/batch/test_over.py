@@ -139,6 +139,7 @@ def test_an_authentication_failure_stops_the_batch(ip, endpoint, monkeypatch):
     assert "sk-wrong" not in everything_shown(cap)
 
 
+@pytest.mark.usefixtures("default_sigint")  # it interrupts itself
 def test_a_kernel_interrupt_keeps_the_finished_items(ip, endpoint):
     srv = endpoint(latency=1.5, script=[{"latency": 0}, {"latency": 0}])
     ip.user_ns["xs"] = [f"item{i}" for i in range(10)]

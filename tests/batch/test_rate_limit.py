@@ -8,7 +8,6 @@ says); the 429 share and the wall time are printed, never asserted (benchmarks/b
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 import time
@@ -20,6 +19,8 @@ from support.shell import everything_shown, run
 from support.window_server import WindowServer
 
 from dataoorts_magic.pipeline import rate_limit
+
+pytestmark = pytest.mark.paced  # the client's real pacing default (300/min), not the suite's rate_limit=0
 
 
 @pytest.fixture
@@ -91,7 +92,13 @@ def test_rate_limit_waits_do_not_use_up_max_retries_in_a_batch(ip, scripted):
 
 
 def test_every_worker_waits_out_retry_after(ip, scripted):
-    scripted.script(fail(429, 3040, "slow down", headers={"Retry-After": "1"}), *[ok(f"a{i}") for i in range(6)])
+    # The request in flight beside the refused one is answered a little later, so its worker moves
+    # on only after the refusal has reached the client (a loaded machine could reorder them).
+    in_flight = ok("a0")
+    in_flight.delay = 0.5
+    scripted.script(
+        fail(429, 3040, "slow down", headers={"Retry-After": "1"}), in_flight, *[ok(f"a{i}") for i in range(1, 6)]
+    )
     ip.user_ns["xs"] = [f"x{i}" for i in range(6)]
     run(ip, "%llama_config rate_limit=0")
     result, _ = run(ip, "%%llama --over xs -j 2 -q -o out\nAbout {item}")
@@ -143,7 +150,9 @@ def test_cache_hits_take_no_token(ip, magics, online):
     assert limiter.starts == before and online.count == 1
 
 
-def test_starts_are_spread_evenly_never_more_than_rate_limit_over_60_in_a_second():
+def test_starts_come_in_bursts_never_more_than_rate_limit_over_60_in_a_second():
+    """INTERFACE section 5: a burst up to rate_limit/60 starts at once (no even spacing any more),
+    and never more than that start in any one-second window, however many threads ask."""
     limiter = rate_limit.RateLimiter()
     starts, lock = [], threading.Lock()
 
@@ -161,7 +170,7 @@ def test_starts_are_spread_evenly_never_more_than_rate_limit_over_60_in_a_second
         t.join()
     starts.sort()
     assert len(starts) == 30 and limiter.starts == 30
-    assert all(b - a >= 1 / 20 for a, b in itertools.pairwise(starts))  # evenly spread, however many threads ask
+    assert starts[19] - starts[0] < 0.5  # the first 20 went together, without waiting for each other
     assert all(later - first >= 1.0 for first, later in zip(starts, starts[20:], strict=False))  # <= 20 a second
 
 
@@ -191,3 +200,57 @@ def test_a_server_answer_without_retry_after_backs_off(ip, scripted):
     result, _ = run(ip, "%%llama --over xs -q -o out\nAbout {item}")
     first, second = scripted.requests
     assert result.success and second.time - first.time >= 0.3  # 0.5 s, less at most a quarter of jitter
+
+
+def test_a_burst_up_to_the_window_starts_at_once_and_the_next_waits_for_the_window():
+    limiter = rate_limit.RateLimiter()
+    first = limiter.clock()
+    waits = [limiter.acquire(300) for _ in range(5)]  # 300/min: 5 in any second
+    assert max(waits) < 0.2  # the burst went at once
+    limiter.acquire(300)
+    assert limiter.clock() - first >= 1.0  # the sixth waited for the window to move on
+    assert rate_limit.window(300) == (5, pytest.approx(1.05)) and rate_limit.window(30)[0] == 1
+
+
+def test_turns_are_first_come_first_served():
+    limiter = rate_limit.RateLimiter()
+    limiter.hold(0.5)  # everyone queues until the hold is over
+    starts, threads = {}, []
+
+    def ask(i):
+        began = limiter.clock()
+        starts[i] = began + limiter.acquire(600)  # when its turn came (taken under the limiter's lock)
+
+    for i in range(3):
+        threads.append(threading.Thread(target=ask, args=(i,)))
+        threads[-1].start()
+        while len(limiter._queue) < i + 1:  # each asks after the one before it is in the queue
+            time.sleep(0.001)
+    for thread in threads:
+        thread.join()
+    assert sorted(starts, key=starts.get) == [0, 1, 2]
+
+
+def test_a_refusal_holds_every_request_of_the_session():
+    limiter = rate_limit.RateLimiter()
+    began = limiter.clock()
+    limiter.hold(0.4)
+    waits = []
+    threads = [threading.Thread(target=lambda: waits.append(limiter.acquire(0))) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(waits) == 3 and all(w >= 0.35 for w in waits) and limiter.clock() - began >= 0.4
+    assert limiter.refusals == 1
+
+
+def test_the_offline_endpoint_is_not_paced_by_the_client(ip):
+    """rate_limit=6 allows one start every 10.5 s: paced, three items would take over 20 s."""
+    ip.user_ns["xs"] = ["a", "b", "c"]
+    run(ip, "%llama_config --offline")
+    run(ip, "%llama_config rate_limit=6")
+    started = time.monotonic()
+    result, cap = run(ip, "%%llama --over xs -j 3 -q -o out\nAbout {item}")
+    assert result.success, cap.stderr
+    assert ip.user_ns["out"].errors == {} and time.monotonic() - started < 10

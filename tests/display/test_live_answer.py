@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 
+import pytest
 from support.shell import everything_shown, run
 
 from dataoorts_magic.display.live_answer import GROWTH, LiveAnswer
@@ -116,6 +117,7 @@ def test_streamed_text_is_sanitized_while_it_arrives(ip, scripted):
         assert "<script" not in md and "javascript:" not in md
 
 
+@pytest.mark.usefixtures("default_sigint")  # it interrupts itself
 def test_a_kernel_interrupt_closes_the_stream_and_keeps_what_arrived(ip, scripted):
     slow = [(sse({"response": "Arrived."}, done=False), 0.0), (sse({"response": " Never shown."}), 5.0)]
     scripted.script(Answer(content_type="text/event-stream", chunks=slow), ok("next"))

@@ -1,4 +1,5 @@
-"""The distribution as ``pip install .`` builds it: every subpackage and models.json, and no tests."""
+"""The distribution as ``pip install .`` builds it: every subpackage, models.json, py.typed, the licence
+and the metadata, and no tests."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SUBPACKAGES = ("api", "offline", "display", "pipeline", "batch", "magics", "widgets")
+PACKAGE = REPO / "dataoorts_magic"
+SUBPACKAGES = ("client", "offline", "display", "prompting", "structured", "store", "pipeline", "batch", "magics")
 
 
 def test_the_wheel_ships_the_package_and_its_data_and_no_tests(tmp_path):
@@ -20,8 +22,17 @@ def test_the_wheel_ships_the_package_and_its_data_and_no_tests(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("dataoorts_magic-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "dataoorts_magic/models.json" in names
-    for sub in SUBPACKAGES:
+    assert "dataoorts_magic/py.typed" in names  # type checkers read our annotations (PEP 561)
+    in_tree = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    assert set(SUBPACKAGES) <= in_tree
+    for sub in in_tree:
         assert f"dataoorts_magic/{sub}/__init__.py" in names, sub
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    meta = zipfile.ZipFile(wheel).read(metadata).decode()
+    assert "License-Expression: MIT" in meta and any(n.endswith("licenses/LICENSE") for n in names)
+    for classifier in ("Framework :: IPython", "Framework :: Jupyter", "Typing :: Typed"):
+        assert f"Classifier: {classifier}" in meta
+    assert "Project-URL: Changelog, " in meta
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "notebooks/", "src/"))]
     assert all(n.startswith(("dataoorts_magic/", "dataoorts_magic-")) for n in names), names
 

@@ -11,8 +11,8 @@ from dataoorts_magic.magics import explain
 
 
 @pytest.fixture
-def no_error_yet(ip, tool_magics, monkeypatch):
-    tool_magics.last_error.last = None
+def no_error_yet(ip, explain_magics, monkeypatch):
+    explain_magics.last_error.last = None
     for name in ("last_type", "last_value", "last_traceback", "last_exc"):
         monkeypatch.delattr(sys, name, raising=False)
 
@@ -75,9 +75,9 @@ def test_the_key_in_an_error_message_is_never_sent_or_shown(ip, online, no_error
     assert KEY not in everything_shown(cap)
 
 
-def test_error_display_is_unchanged(ip, tool_magics):
+def test_error_display_is_unchanged(ip, explain_magics):
     assert ip.custom_exceptions == ()
-    assert tool_magics.last_error.post_run_cell in ip.events.callbacks["post_run_cell"]
+    assert explain_magics.last_error.post_run_cell in ip.events.callbacks["post_run_cell"]
 
 
 def test_an_error_from_before_the_extension_was_loaded_is_found_in_sys(ip, no_error_yet):
@@ -116,5 +116,5 @@ def test_an_installed_packages_frames_are_named_from_the_package_on(ip, online, 
 
 
 def test_the_help_says_paths_are_shortened(ip):
-    doc = ip.magics_manager.registry["LlamaToolMagics"].llama_explain.__doc__
+    doc = ip.magics_manager.registry["LlamaExplainMagics"].llama_explain.__doc__
     assert "no home folder or user name is sent" in " ".join(doc.split())

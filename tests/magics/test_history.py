@@ -11,7 +11,7 @@ from support.shell import run
 from dataoorts_magic.display.response import Usage
 from dataoorts_magic.params import cost, format_cost
 from dataoorts_magic.pipeline.budget import Spending
-from dataoorts_magic.pipeline.log import ExchangeLog
+from dataoorts_magic.store.log import ExchangeLog
 
 DEFAULT = "meta/llama-3.1-8b-instruct"
 

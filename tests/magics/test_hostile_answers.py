@@ -104,7 +104,7 @@ def test_failure_2_the_python_api_raises_with_no_key_in_any_frame(ip, scripted, 
 
     scripted.script(Answer(200, b"[" * 100_000))
     with pytest.raises(BadResponseError) as info:
-        magics.llama_session.ask("Hello", {"max_retries": 0})
+        magics.llama_session.send(magics.llama_session.request("Hello", {"max_retries": 0}))
     assert frames_holding(info.value, KEY) == []
 
 

@@ -61,6 +61,7 @@ INTERRUPTS = [
 
 
 @pytest.mark.parametrize("name, answers, when", INTERRUPTS, ids=[c[0] for c in INTERRUPTS])
+@pytest.mark.usefixtures("default_sigint")  # it interrupts itself
 def test_failure_4_an_interrupt_is_one_line_frees_the_budget_and_the_next_cell_works(
     ip, scripted, magics, name, answers, when
 ):
@@ -77,11 +78,12 @@ def test_failure_4_an_interrupt_is_one_line_frees_the_budget_and_the_next_cell_w
     assert result.success, cap.stderr
 
 
+@pytest.mark.usefixtures("default_sigint")  # it interrupts itself
 def test_failure_4_an_interrupted_python_call_has_no_key_in_any_frame(ip, scripted, magics):
     scripted.script(Answer(200, ok().body, delay=30))
     interrupt_when(lambda: len(scripted.requests) == 1)
     with pytest.raises(KeyboardInterrupt) as info:
-        magics.llama_session.ask("Hello")
+        magics.llama_session.send(magics.llama_session.request("Hello"))
     assert frames_holding(info.value, KEY) == []  # the original ran through urllib3's frames, headers and all
 
 
@@ -269,17 +271,17 @@ def test_failure_9_prepared_requests_share_their_settings_and_cost_little_memory
     finally:
         tracemalloc.stop()
     first = batch.requests[0]
-    assert all(r["settings"] is first["settings"] and r["params"] is first["params"] for r in batch.requests)
+    assert all(r.settings is first.settings and r.params is first.params for r in batch.requests)
     assert used / len(batch.requests) < 2_000, used  # bytes per item (it was ~5,000)
-    assert "| title | title 7 |" in batch.requests[7]["messages"][-1]["content"]
-    assert batch.requests[7]["messages"][-1]["content"].endswith("(7)")
+    assert "| title | title 7 |" in batch.requests[7].messages[-1]["content"]
+    assert batch.requests[7].messages[-1]["content"].endswith("(7)")
 
 
 def test_a_row_reads_like_the_series_it_replaces(ip):
     import pandas as pd
 
-    from dataoorts_magic.batch.rows import FrameRows
-    from dataoorts_magic.pipeline.frame_markdown import frame_to_markdown
+    from dataoorts_magic.batch.frame_rows import FrameRows
+    from dataoorts_magic.prompting.frame_markdown import frame_to_markdown
 
     frame = pd.DataFrame({"title": ["Dune", "Emma"], "pages": [412, 474], "x|y": ["a|b", None]}, index=["d", "e"])
     wide = pd.DataFrame([list(range(12))], columns=[f"c{i}" for i in range(12)])

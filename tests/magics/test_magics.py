@@ -10,6 +10,18 @@ from support.shell import KEY, KEY_FINGERPRINT, everything_shown, run
 from dataoorts_magic.params import PARAMS, models
 
 DEFAULT = "meta/llama-3.1-8b-instruct"
+# One Magics class per topic, IPython's way (IPython/core/magics/): magic name -> the class that owns it.
+TOPICS = {
+    "llama": "LlamaMagics",
+    "llama_key": "LlamaSettingsMagics",
+    "llama_config": "LlamaSettingsMagics",
+    "llama_history": "LlamaHistoryMagics",
+    "llama_usage": "LlamaAccountMagics",
+    "llama_models": "LlamaAccountMagics",
+    "llama_explain": "LlamaExplainMagics",
+    "llama_panel": "LlamaPanelMagics",
+}
+TOPIC_CLASSES = sorted(set(TOPICS.values()))
 
 
 def last_body(server):
@@ -378,6 +390,19 @@ def test_help_lists_every_option(ip):
     assert "%%llama" in doc
 
 
+def test_help_shows_the_flags_in_sections(ip):
+    _, cap = run(ip, "%%llama?")
+    text = cap.stdout
+    sections = ["the request:", "the answer:", "the prompt, the conversation, the cache:", "many requests:"]
+    where = [text.find(title) for title in sections]
+    assert -1 not in where and where == sorted(where), where
+    request, answer, prompt, many = (text[a:b] for a, b in zip(where, [*where[1:], len(text)], strict=True))
+    assert "--temperature" in request and "--seed" in request
+    assert "--schema" in answer and "--stream" in answer
+    assert "--chat" in prompt and "--no-cache" in prompt
+    assert "--over" in many and "--background" in many
+
+
 def test_help_prints_each_range_as_the_readme_does(ip):
     _, cap = run(ip, "%%llama?")
     help_text = " ".join(cap.stdout.split())
@@ -387,10 +412,20 @@ def test_help_prints_each_range_as_the_readme_does(ip):
         assert f"({number(low)}..{number(high)})" in help_text, p.name
 
 
+def test_each_magic_is_registered_by_the_class_of_its_topic(ip):
+    line = ip.magics_manager.magics["line"]
+    owners = {name: type(line[name].__self__).__name__ for name in line if name.startswith("llama")}
+    assert owners == TOPICS
+    assert type(ip.magics_manager.magics["cell"]["llama"].__self__).__name__ == "LlamaMagics"
+    core = ip.magics_manager.registry["LlamaMagics"]
+    for cls in set(TOPIC_CLASSES) - {"LlamaMagics"}:
+        assert ip.magics_manager.registry[cls].llama_session is core.llama_session, cls  # one session
+
+
 def test_unload_and_reload_leave_one_registration(ip, online):
     ip.run_line_magic("reload_ext", "dataoorts_magic")
     ip.run_line_magic("reload_ext", "dataoorts_magic")
-    for cls in ("LlamaMagics", "LlamaToolMagics"):
+    for cls in TOPIC_CLASSES:
         assert sum(type(c).__name__ == cls for c in ip.configurables) == 1
     recorders = [cb for cb in ip.events.callbacks["post_run_cell"] if "ErrorRecorder" in repr(cb)]
     assert len(recorders) == 1  # %llama_explain's listener is not added twice

@@ -116,6 +116,7 @@ def test_plain_http_to_another_host_is_warned_before_the_key_is_sent(ip, magics,
     assert "https" in cap.stderr and KEY not in everything_shown(cap)
 
 
+@pytest.mark.usefixtures("default_sigint")  # it interrupts itself
 def test_an_interrupt_during_a_request_stops_at_once_and_the_next_cell_works(ip, monkeypatch):
     from dataoorts_magic.offline.server import OfflineServer
 

@@ -9,7 +9,7 @@ import pytest
 from support.scripted_server import ok
 from support.shell import KEY, everything_shown, run
 
-from dataoorts_magic.pipeline.log import ExchangeLog
+from dataoorts_magic.store.log import ExchangeLog
 
 SPEC = '"sentiment: positive|negative|neutral, stars: int, note: str?"'
 

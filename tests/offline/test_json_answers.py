@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from dataoorts_magic.offline.server import OfflineServer
-from dataoorts_magic.pipeline.schemas import from_value
-from dataoorts_magic.pipeline.structured import Mismatch, check, instructions
+from dataoorts_magic.structured.answers import Mismatch, check, instructions
+from dataoorts_magic.structured.schema import from_value
 
 KEY = "json-key"
 MODEL = "meta/llama-3.1-8b-instruct"

@@ -19,7 +19,7 @@ import requests
 
 from dataoorts_magic.offline.answers import cut_tokens, stream_pieces
 from dataoorts_magic.offline.cli import add_serve_arguments
-from dataoorts_magic.offline.schema import INPUT_SCHEMA, validate
+from dataoorts_magic.offline.input_schema import INPUT_SCHEMA, validate
 from dataoorts_magic.offline.server import OfflineServer, count_tokens, fingerprint, start_offline
 
 KEY = "test-key-123"
@@ -590,6 +590,7 @@ def test_serve_arguments():
             parser.parse_args(bad)
 
 
+@pytest.mark.usefixtures("default_sigint")  # the server it starts inherits how SIGINT is handled
 def test_serve_runs_in_the_foreground_until_ctrl_c(http):
     secret = "sekrit-key-9"
     proc = subprocess.Popen(

@@ -145,17 +145,17 @@ def test_trim_is_a_pure_function_that_keeps_system_and_the_new_message():
     assert estimate_tokens([{"role": "user", "content": "abcde"}]) == 2 + 4  # ceil(5 / 4) + 4
 
 
-def test_session_ask_with_chat_and_clear_for_the_panel(ip, online, magics):
+def test_session_send_with_chat_and_clear_for_the_panel(ip, online, magics):
     session = magics.llama_session
-    first = session.ask("Hello from the panel", {"max_tokens": 20}, chat="panel")
-    session.ask("And again", {"max_tokens": 20}, chat="panel")
+    first = session.send(session.request("Hello from the panel", {"max_tokens": 20}, chat="panel"))
+    session.send(session.request("And again", {"max_tokens": 20}, chat="panel"))
     assert sent(online) == [
         {"role": "user", "content": "Hello from the panel"},
         {"role": "assistant", "content": first.text},
         {"role": "user", "content": "And again"},
     ]
     session.conversations.clear("panel")
-    session.ask("New chat", {"max_tokens": 20}, chat="panel")
+    session.send(session.request("New chat", {"max_tokens": 20}, chat="panel"))
     assert sent(online) == [{"role": "user", "content": "New chat"}]
 
 

@@ -1,0 +1,1 @@
+"""Structured answers (``--schema``): the inline spec, JSON Schema, parse and bounded validation."""
