@@ -5,6 +5,9 @@ Order (INTERFACE.md section 14): the body's size (413 before it is read whole), 
 Retry-After), the budget (the worst case reserved; 429 code 3036, which the extension never
 retries), then the class's turn at the provider. A 429 from the provider (not a used-up quota)
 slows the whole class once and the request waits for another turn, up to UPSTREAM_TRIES times.
+The gateway's own refusals (and the provider's refusals of the account: its key, its daily quota)
+are :func:`~.wire.refusal`: a message that names the student's fix ("ask your teacher") and the
+header that tells the extension to show it as the whole advice.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import time
 from tornado.web import RequestHandler, stream_request_body
 
 from ..client.retry_policy import retry_after_seconds
+from ..errors import clip
 from ..offline.protocol import Reply, failure
 from .ledger import money, usd
 from .tokens import bearer
-from .wire import StreamReader, error_code, json_answer, price, read_ask, worst_case
+from .wire import StreamReader, error_code, json_answer, price, read_ask, refusal, worst_case
 
 MAX_BODY_BYTES = 1024 * 1024
 HARD_BODY_BYTES = 64 * 1024 * 1024  # past this the connection is simply closed
@@ -27,6 +31,7 @@ STUDENT_RATE_CODE = 9429
 QUOTA_CODES = (3036, 4006)
 BUDGET_HEADER = "X-Dataoorts-Budget-Remaining"
 BUDGET_TOTAL_HEADER = "X-Dataoorts-Budget"
+PAUSE_MESSAGE_LIMIT = 180  # the extension shows 200 characters of a server's message: the fix must fit
 
 
 def left(money) -> tuple[float, float]:
@@ -77,7 +82,7 @@ class ApiHandler(RequestHandler):
         who = await self.gw.identify(bearer(self.request.headers.get("Authorization")))
         if who is None or who.name is None:
             self.note("-", 401, started)
-            return self.reply(failure(401, 10000, "Unknown gateway token: ask your teacher for yours"))
+            return self.reply(refusal(401, 10000, "Unknown gateway token: ask your teacher for yours"))
         self.name = name = who.name
         state = self.gw.state()
         student = who.row
@@ -85,19 +90,19 @@ class ApiHandler(RequestHandler):
             self.gw.ledger.ensure_hub_student(name, self.gw.default_budget)
             student = self.gw.ledger.student(name)
         if student is None:  # removed a moment ago
-            return self.reply(failure(401, 10000, "Unknown gateway token: ask your teacher for yours"))
-        refusal = {"time": now, "model": "", "elapsed": 0.0}
+            return self.reply(refusal(401, 10000, "Unknown gateway token: ask your teacher for yours"))
+        refused = {"time": now, "model": "", "elapsed": 0.0}
         if state["paused"] == "1":
             message = state["pause_message"] or "The class is paused by your teacher"
-            self.gw.ledger.record_refusal(name, {**refusal, "status": 403})
+            self.gw.ledger.record_refusal(name, {**refused, "status": 403})
             self.note(name, 403, started, " paused")
-            return self.reply(failure(403, PAUSED_CODE, f"{message} (ask your teacher)"))
+            return self.reply(refusal(403, PAUSED_CODE, f"{clip(message, PAUSE_MESSAGE_LIMIT)} (ask your teacher)"))
         wait = self.gw.window.admit(name, student.rate)
         if wait:
-            self.gw.ledger.record_refusal(name, {**refusal, "status": 429})
+            self.gw.ledger.record_refusal(name, {**refused, "status": 429})
             per = f"{student.rate} request{'' if student.rate == 1 else 's'} a minute"
             text = f"Your limit of {per} is reached; wait {wait:.0f} s or ask your teacher"
-            return self.reply(failure(429, STUDENT_RATE_CODE, text, {"Retry-After": f"{wait:.0f}"}))
+            return self.reply(refusal(429, STUDENT_RATE_CODE, text, {"Retry-After": f"{wait:.0f}"}))
         ask = read_ask(b"".join(self.parts), self.gw.max_tokens)
         if isinstance(ask, Reply):
             return self.reply(ask)
@@ -105,13 +110,13 @@ class ApiHandler(RequestHandler):
         self.held = self.gw.ledger.reserve(name, worst)
         if self.held is None:
             row = self.gw.ledger.student(name)
-            self.gw.ledger.record_refusal(name, {**refusal, "model": ask.model, "status": 429})
+            self.gw.ledger.record_refusal(name, {**refused, "model": ask.model, "status": 429})
             self.note(name, 429, started, " budget")
             text = f"budget used up: {money(usd(row.spent))} of {money(usd(row.budget))}"
             if row.spent + row.reserved < row.budget:  # what is left is less than this request could cost
                 text += f", and this request could cost {money(usd(worst))} (ask for fewer tokens with -n)"
             text += "; ask your teacher"
-            return self.reply(failure(429, 3036, text), left(row))
+            return self.reply(refusal(429, 3036, text), left(row))
         await self.forward(name, ask, worst, started, now)
 
     async def forward(self, name: str, ask, worst: int, started: float, now: float) -> None:
@@ -141,7 +146,9 @@ class ApiHandler(RequestHandler):
             return
         headers = {k: v for k, v in (("Retry-After", answer.headers.get("Retry-After")),) if v}
         if status in (401, 403):  # the account key was refused: not the student's to fix
-            reply = failure(502, 3043, "The provider refused the gateway's account key: tell your teacher")
+            reply = refusal(502, 3043, "The provider refused the gateway's account key: tell your teacher")
+        elif status != 200 and (code := error_code(answer.body)) in QUOTA_CODES:  # the account's, not the student's
+            reply = refusal(status, code, "The class's daily quota at the provider is used up: tell your teacher")
         else:
             reply = Reply(status, answer.body, answer.headers.get("Content-Type", "application/json"), headers)
         self.reply(reply, left(row))

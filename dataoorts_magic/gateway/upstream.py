@@ -12,8 +12,9 @@ from __future__ import annotations
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.httputil import HTTPHeaders
 
-from ..offline.protocol import Reply, failure
+from ..offline.protocol import Reply
 from ..secret import Secret
+from .wire import refusal
 
 MAX_ANSWER_BYTES = 16 * 1024 * 1024  # far past an 8,000-token answer; a bigger one is not relayed
 CONNECT_TIMEOUT_S = 10.0
@@ -112,9 +113,9 @@ class Upstream:
             response = await self._client.fetch(request, raise_error=False)
         except Exception as exc:  # noqa: BLE001 - any failure to reach it is the same to a student
             what = type(exc).__name__
-            return failure(502, 3043, f"The gateway could not reach the provider ({what}): tell your teacher")
+            return refusal(502, 3043, f"The gateway could not reach the provider ({what}): tell your teacher")
         if response.code == 599 and not head["status"]:
-            return failure(502, 3043, "The gateway could not reach the provider: tell your teacher")
+            return refusal(502, 3043, "The gateway could not reach the provider: tell your teacher")
         end_of_head(response.code, response.headers)  # when the header lines are still queued
         body = self.scrub(b"".join(kept))
         return Answer(response.code, response.headers, body, head["stream"])

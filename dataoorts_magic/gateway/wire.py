@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import json
 
+from ..client.envelope import GATEWAY_REFUSAL_HEADER
 from ..offline.protocol import Reply, bad_input, failure, parse_json
 from ..params import DEFAULT_MAX_TOKENS, model_info
 from ..pipeline.budget import worst_prompt_tokens
 
 NANO_PER_USD_PER_MTOK = 1000  # a price in USD per million tokens is this many nano-USD per token
+
+
+def refusal(status: int, code: int, message: str, headers: dict | None = None) -> Reply:
+    """The gateway's own refusal, whose ``message`` names the student's fix ("ask your teacher"): the
+    header tells the extension to show that message as the whole advice (INTERFACE.md section 14)."""
+    return failure(status, code, message, {**(headers or {}), GATEWAY_REFUSAL_HEADER: "1"})
 
 
 class Ask:
