@@ -263,7 +263,8 @@ def test_classroom_shows_a_students_session_through_the_gateway(executed):
     (paused,) = cell_outputs(nb, "%%llama\nWhat is the answer to question 3?")
     assert "HTTP 403, code 9403: Quiz time: no AI for 20 minutes (ask your teacher)" in plain(paused)
     assert plain(paused).strip().endswith(
-        "The class gateway refused the request (HTTP 403, code 9403: Quiz time: no AI for 20 minutes (ask your teacher))"
+        "The class gateway refused the request "
+        "(HTTP 403, code 9403: Quiz time: no AI for 20 minutes (ask your teacher))"
     )  # the teacher's words are the whole advice
     (refused,) = cell_outputs(nb, "%%llama -n 8000")
     assert "HTTP 429, code 3036: budget used up: $0.0000" in plain(refused) and "ask your teacher" in plain(refused)
