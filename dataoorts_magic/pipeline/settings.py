@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-from urllib.parse import urlsplit
 
 from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 from traitlets.config import Configurable
@@ -23,6 +22,7 @@ from traitlets.config import Configurable
 from ..errors import ValidationError
 from ..params import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, PARAMS, coerce
 from ..secret import Secret
+from .hub_key import hub_key
 
 DEFAULT_API_URL = "https://cloud.dataoorts.com/api/v1"
 MAX_CONCURRENCY = 64  # requests in flight for --over / --compare, and the connection pool size
@@ -250,22 +250,11 @@ def read_key(session_key, environ=os.environ, url=None):
     return session_key or Secret.of(environ.get(KEY_ENV)) or hub_key(url, environ)
 
 
-def _origin(url: str) -> tuple:
-    parts = urlsplit(url)
-    return (
-        parts.scheme.lower(),
-        (parts.hostname or "").lower(),
-        parts.port or {"http": 80, "https": 443}.get(parts.scheme),
-    )
-
-
-def hub_key(url, environ=os.environ):
-    """``JUPYTERHUB_API_TOKEN`` when ``url`` has the scheme, host and port of the Hub (its public URL
-    or its API URL, as JupyterHub tells a single-user server), else None: never for another host."""
-    token = environ.get("JUPYTERHUB_API_TOKEN")
-    try:
-        hub = {_origin(environ[n]) for n in ("JUPYTERHUB_PUBLIC_HUB_URL", "JUPYTERHUB_API_URL") if environ.get(n)}
-        here = _origin(url) if token and url else None
-    except ValueError:  # a port that is not a number
-        return None
-    return Secret.of(token) if here and here[1] and here in hub else None
+def key_source(session_key, url=None, environ=os.environ) -> str | None:
+    """Where :func:`read_key` would take the key for ``url`` from: ``"typed"`` (``%llama_key``),
+    ``"environment"`` (``DATAOORTS_API_KEY``), ``"hub"`` (``JUPYTERHUB_API_TOKEN``), or None."""
+    if session_key:
+        return "typed"
+    if Secret.of(environ.get(KEY_ENV)) is not None:
+        return "environment"
+    return "hub" if hub_key(url, environ) is not None else None

@@ -262,10 +262,8 @@ def test_classroom_shows_a_students_session_through_the_gateway(executed):
     assert "ada: 4 answers, $" in text_of(nb)
     (paused,) = cell_outputs(nb, "%%llama\nWhat is the answer to question 3?")
     assert "HTTP 403, code 9403: Quiz time: no AI for 20 minutes (ask your teacher)" in plain(paused)
-    assert plain(paused).strip().endswith(
-        "The class gateway refused the request "
-        "(HTTP 403, code 9403: Quiz time: no AI for 20 minutes (ask your teacher))"
-    )  # the teacher's words are the whole advice
+    whole = "The class gateway refused the request (HTTP 403, code 9403: Quiz time: no AI for 20 minutes"
+    assert plain(paused).strip().endswith(f"{whole} (ask your teacher))")  # the teacher's words: the whole advice
     (refused,) = cell_outputs(nb, "%%llama -n 8000")
     assert "HTTP 429, code 3036: budget used up: $0.0000" in plain(refused) and "ask your teacher" in plain(refused)
     assert plain(refused).strip().endswith("; ask your teacher)") and "Dataoorts account" not in plain(refused)
