@@ -50,6 +50,7 @@ class ApiHandler(RequestHandler):
         pass
 
     def prepare(self):
+        self.clock = [time.perf_counter(), 0.0, 0.0]  # headers read; seconds in the queue, at the provider
         self.request.connection.set_max_body_size(HARD_BODY_BYTES)
         length = self.request.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
@@ -70,7 +71,14 @@ class ApiHandler(RequestHandler):
         if remaining is not None:
             self.set_header(BUDGET_HEADER, f"{max(0.0, remaining[0]):.6f}")
             self.set_header(BUDGET_TOTAL_HEADER, f"{remaining[1]:.6f}")
+        self.set_header("Server-Timing", self.timing())
         self.finish(reply.body)
+
+    def timing(self) -> str:
+        """``Server-Timing`` (W3C): the gateway's own milliseconds, apart from its queue and the provider's."""
+        start, queued, upstream = self.clock
+        own = time.perf_counter() - start - queued - upstream
+        return f"gateway;dur={own * 1000:.2f}, queue;dur={queued * 1000:.2f}, upstream;dur={upstream * 1000:.2f}"
 
     def note(self, name: str, status: int, started: float, extra: str = "") -> None:
         self.gw.log(f"{status} {name} {time.monotonic() - started:.3f} s{extra}")
@@ -123,8 +131,12 @@ class ApiHandler(RequestHandler):
         reader, answer = StreamReader(), None
         try:
             for _ in range(UPSTREAM_TRIES):
+                waiting = time.perf_counter()
                 await self.gw.queue.turn(name)
+                sending = time.perf_counter()
                 answer = await self.gw.upstream.send(ask.raw(), self.stream_start, self.stream_chunk(reader))
+                self.clock[1] += sending - waiting
+                self.clock[2] += time.perf_counter() - sending
                 if isinstance(answer, Reply) or not self.slowed_by(answer):
                     break
         except BaseException:  # cancelled or failed while waiting or sending: release the hold, charge nothing

@@ -42,6 +42,9 @@ def test_an_answer_comes_back_in_the_providers_envelope_and_is_billed_to_the_stu
     assert float(response.headers["X-Dataoorts-Budget-Remaining"]) == round(0.50 - expected, 6)
     (row,) = gateway.ledger.recent_requests()
     assert (row.student, row.status, row.prompt, row.answer) == ("ada", 200, None, None)  # no --log-prompts
+    # where the time went, for benchmarks/gateway.py: its own, its queue's, the provider's (W3C Server-Timing)
+    names = [part.split(";")[0] for part in response.headers["Server-Timing"].split(", ")]
+    assert names == ["gateway", "queue", "upstream"]
 
 
 def test_a_stream_is_passed_through_event_by_event_and_charged_from_its_last_event(gateway):
