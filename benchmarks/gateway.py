@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import socket
 import statistics
@@ -201,7 +202,8 @@ def latency(folder: Path) -> None:
             for concurrent, each, spread in [(c, e, s) for a, c, e, s in runs if a == answer_s]:
                 started = time.perf_counter()
                 times = timed(upstream, through, tokens, concurrent, each, spread)
-                direct, via, own = (percentiles(t) for t in times)
+                direct, via = percentiles(times[0]), percentiles(times[1])
+                own = percentiles(times[2]) if len(times[2]) > 1 else (math.nan, math.nan)  # an older gateway
                 per_s = 2 * concurrent * each / (time.perf_counter() - started)
                 how = f", starts spread over {spread * 1000:.0f} ms" if spread else ", in step"
                 how = "" if concurrent == 1 else how
