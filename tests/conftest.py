@@ -52,7 +52,8 @@ def explain_magics(ip):
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
-    """Each test starts with no Dataoorts variables set, its own data folder and default settings."""
+    """Each test starts with no Dataoorts variables set, its own data folder, default settings and
+    nothing spent, whichever tests ran before it (in this process: pytest-xdist splits the suite)."""
     for var in ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DATAOORTS_MAGIC_HOME", str(tmp_path))
@@ -65,6 +66,7 @@ def clean_environment(monkeypatch, tmp_path):
             session = registry["LlamaMagics"].llama_session
             session.reset()
             session.set_key(None)
+            session.spending = type(session.spending)()  # a budget test must not see what earlier tests spent
 
 
 @pytest.fixture(autouse=True)

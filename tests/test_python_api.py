@@ -30,6 +30,7 @@ def plain_python(code: str, tmp_path, **env) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_ask_and_ask_each_in_a_plain_process_from_the_environment(tmp_path):
     out = plain_python(
         """

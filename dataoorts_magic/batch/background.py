@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 
-from ..display.progress import BackgroundLine, HandleProgress, Progress
+from ..display.progress import LineProgress, Progress, ProgressLine
 from ..display.styles import error_html
 from ..errors import one_line
 from . import compare, over
@@ -61,8 +61,10 @@ def start(shell, result: BatchResult, work, final, *, quiet: bool = False, out: 
     if live:
         from IPython.display import display
 
-        handle = display(BackgroundLine(0, len(result), "starting · running in the background"), display_id=True)
-        progress = HandleProgress(handle)
+        # Kernel > Interrupt does not reach the worker thread: the line says what stops it
+        running = f"running in the background: {out}.cancel() stops it"
+        handle = display(ProgressLine(0, len(result), f"starting · {running}"), display_id=True)
+        progress = LineProgress(handle, running)
     elif not quiet:
         print(
             f"Running {len(result)} requests in the background: {out} fills in as answers arrive "

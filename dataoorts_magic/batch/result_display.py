@@ -27,7 +27,7 @@ from ..display.styles import error_html, footer_html, text_html
 from ..errors import clip
 from ..params import format_cost
 from . import typed_records as schema_records
-from .runner import failed
+from .runner import NotSent, failed, sent_line
 
 SHOWN_ROWS = 50  # rows in the display; the result holds them all
 SHOWN_CHARS = 160  # characters of an item or an answer in the display
@@ -39,7 +39,7 @@ class BatchDisplay:
 
     def totals(self) -> str:
         """One line: requests, failures, tokens, cost, wall time (and how the run ended)."""
-        fails = len(self.failures)
+        fails = sum(failed(r) and not isinstance(r, NotSent) for r in self.results)  # sent, and failed
         parts = [f"{len(self)} requests"]
         if fails:
             parts.append(f"{fails} failed")
@@ -57,12 +57,18 @@ class BatchDisplay:
             parts.append(f"{self.refusals} refused for the rate limit and sent again")
         if not self.done:
             parts.append(f"running: {self.finished} of {len(self)} done")
-        elif self.interrupted:
-            parts.append(f"interrupted after {self.finished} of {len(self)}")
-        elif self.cancelled:
-            parts.append(f"cancelled after {self.finished} of {len(self)}")
-        elif self.error is not None:
-            parts.append(f"stopped after {self.finished} of {len(self)}")
+        else:
+            ended = (
+                "interrupted"
+                if self.interrupted
+                else "cancelled"
+                if self.cancelled
+                else "stopped"
+                if self.error is not None
+                else ""
+            )
+            if ended:
+                parts.append(f"{ended} after {self.finished} of {len(self)}: {sent_line(self.results)}")
         return " · ".join(parts)
 
     def _rows(self):
@@ -127,7 +133,7 @@ class BatchDisplay:
         )
         more = f"<div>{html.escape(self._more())}</div>" if self._more() else ""
         return (
-            "<table class='dataoorts-batch'><thead><tr><th style='text-align:left'></th>"
+            "<table class='dataoorts-batch'><thead><tr><th style='text-align:left'>#</th>"
             "<th style='text-align:left'>item</th><th style='text-align:left'>answer</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>{more}"
             f"{footer_html(self.totals())}"

@@ -55,6 +55,15 @@ class NotSent(Withdrawn):
     what = "Not sent"
 
 
+class NoAnswer(NotSent):
+    """A request that was sent, but whose answer the stopped run abandoned (it is not "not sent")."""
+
+
+def never_sent(result) -> bool:
+    """An item the run stopped before sending: counted as "not sent", never as "failed"."""
+    return isinstance(result, NotSent) and not isinstance(result, NoAnswer)
+
+
 @dataclass
 class Outcome:
     """What ``gather`` returns: one response or exception per request, and how the run ended.
@@ -87,11 +96,9 @@ class Control:
 
     def check(self) -> None:
         if self.stopped():
-            raise NotSent(
-                "No answer: the run stopped while this request waited to be sent again"
-                if self.started
-                else "Not sent: the run had stopped"
-            )
+            if self.started:
+                raise NoAnswer("No answer: the run stopped while this request waited to be sent again")
+            raise NotSent("Not sent: the run had stopped")
 
     def before_attempt(self) -> None:
         self.check()
@@ -215,19 +222,31 @@ def gather(
             results[i] = _outcome(future)  # arrived while we were being interrupted: keep it
         if results[i] is None or isinstance(results[i], NotSent):
             in_flight = controls[i].started  # sent at least once, no answer kept
-            results[i] = NotSent(
-                f"No answer: {reason} while this request was in flight" if in_flight else f"Not sent: {reason}"
+            results[i] = (
+                NoAnswer(f"No answer: {reason} while this request was in flight")
+                if in_flight
+                else NotSent(f"Not sent: {reason}")
             )
     note = "interrupted" if interrupted else "cancelled" if cancelled else "stopped" if stopped_by is not None else ""
+    if note:
+        note += " · " + sent_line(results)
     progress.finish(*_counts(results), note=note)
     sent = sum(c.started for c in controls.values())
     return Outcome(results, clock() - started, interrupted, stopped_by, cancelled, sent, gate.refusals)
 
 
 def _counts(results: list) -> tuple[int, int]:
-    """(done, failed) among results so far (None = not done yet)."""
-    done = [r for r in results if r is not None]
+    """(done, failed) among results so far (None = not done yet): done is answered or failed on its own;
+    an item not sent, or whose answer was abandoned, is neither ("failed" is for a request that was sent
+    and failed on its own; how many were sent and not sent is ``sent_line``'s)."""
+    done = [r for r in results if r is not None and not isinstance(r, NotSent)]
     return len(done), sum(failed(r) for r in done)
+
+
+def sent_line(results: list) -> str:
+    """``46 of 150 sent, 104 not sent``: how far a stopped run got (INTERFACE section 5)."""
+    unsent = sum(never_sent(r) for r in results)
+    return f"{len(results) - unsent} of {len(results)} sent, {unsent} not sent"
 
 
 def verdict(run, noun: str, out: str | None) -> str | None:

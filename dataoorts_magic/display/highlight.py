@@ -1,11 +1,13 @@
 """Code blocks highlighted with Pygments in the JupyterLab theme's colours, and only the CSS they need.
 
-``block(code, language, needs)`` gives one ``<div class="codehilite"><pre><code>`` block whose
+``block(code, language, needs)`` gives one ``<div class="codehilite"><pre tabindex="0"><code>`` block whose
 tokens are ``<span class="k">``-style Pygments classes, and adds what its stylesheet needs
 ("code" and each class used) to ``needs``; ``stylesheet(needs)`` gives the ``<style>`` with exactly
 those rules (an answer without code or a table carries none). Colours come from
 ``styles.CODE_TOKENS``; a token with no colour of its own is left as plain text (no span), which
 keeps answers small. Where ``<style>`` is stripped the block is an ordinary ``<pre>``, readable.
+A long line scrolls sideways inside the block, so the block takes the keyboard focus (``tabindex``):
+a region that scrolls must be reachable without a mouse (WCAG 2.1.1; axe-core's scrollable-region-focusable).
 
 One formatter and the lexers (by name, a bounded cache) are built once and reused: building them
 per block is what made the old renderer slow. Pygments is imported on first use.
@@ -67,7 +69,7 @@ def block(code: str, language: str | None, needs: set) -> str:
         _build()
     body, classes = _highlighted(language.strip().lower() if language else "", code)
     needs.update(classes)
-    return f'<div class="codehilite"><pre><code>{body}</code></pre></div>'
+    return f'<div class="codehilite"><pre tabindex="0"><code>{body}</code></pre></div>'
 
 
 @functools.lru_cache(maxsize=256)

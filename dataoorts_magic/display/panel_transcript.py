@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import html
 
+from .styles import FOOTER
+
 NOT_LIVE_STYLE = (
     "<style>.jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets)"
     ":has(+ .jp-OutputArea-child .dataoorts-panel-transcript){display:none}"
@@ -49,26 +51,56 @@ class UserTurn:
         return f"You: {self.prompt}"
 
 
+NEW_CHAT = "New chat"  # where the saved copy marks that New chat was pressed
+
+
+def _bundle(obj) -> dict:
+    """One display_data output of ``obj`` (our own display objects: a mime bundle, or HTML and text)."""
+    if hasattr(obj, "_repr_mimebundle_"):
+        data, metadata = obj._repr_mimebundle_()
+    else:
+        data, metadata = {"text/html": obj._repr_html_(), "text/plain": repr(obj)}, {}
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
+
+
+def newest_first(outputs, *turn) -> tuple:
+    """An Output widget's outputs with ``turn`` (its displays, in order) put on top: the newest answer
+    lands right under the panel's Send button, not below every earlier one."""
+    return (*(_bundle(obj) for obj in turn), *outputs)
+
+
 class Transcript:
-    """The panel's turns as ordinary output, so a saved notebook keeps them without widget state."""
+    """The panel's turns as ordinary output, so a saved notebook keeps them without widget state.
+
+    ``turns`` are ``(prompt, response)`` in the order they were asked; a None marks where New chat
+    was pressed (the saved copy keeps the turns before it too)."""
 
     def __init__(self, turns):
         self.turns = list(turns)
+        self.answered = [t for t in self.turns if t is not None]
 
     def _repr_html_(self) -> str:
         parts = []
-        for prompt, response in self.turns:
+        for turn in self.turns:
+            if turn is None:
+                parts.append(f'<hr><div class="dataoorts-new-chat" style="{FOOTER}">{NEW_CHAT}</div>')
+                continue
+            prompt, response = turn
             parts.append(UserTurn(prompt)._repr_html_())
             parts.append(response._repr_mimebundle_()[0]["text/html"])
-        body = "".join(parts) or "<em>No answers yet.</em>"
+        body = "".join(parts) if self.answered else "<em>No answers yet.</em>"
         return (
             '<details class="dataoorts-panel-transcript"><summary>dataoorts-magic panel transcript '
-            f"({_answers(len(self.turns))}; a static copy for the saved notebook{REOPEN_HINT})</summary>{body}"
+            f"({_answers(len(self.answered))}; a static copy for the saved notebook{REOPEN_HINT})</summary>{body}"
             f"</details>{NOT_LIVE_STYLE}"
         )
 
     def __repr__(self) -> str:
-        lines = [f"dataoorts-magic panel transcript ({_answers(len(self.turns))})"]
-        for prompt, response in self.turns:
+        lines = [f"dataoorts-magic panel transcript ({_answers(len(self.answered))})"]
+        for turn in self.turns:
+            if turn is None:
+                lines += [f"-- {NEW_CHAT} --", ""]
+                continue
+            prompt, response = turn
             lines += [f"You: {prompt}", response._repr_mimebundle_()[0]["text/plain"], ""]
         return "\n".join(lines)

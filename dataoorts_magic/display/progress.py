@@ -5,10 +5,10 @@ Every bar has the same three calls, made from the thread that runs the batch: ``
 ``waiting`` is the wait after a refusal for the rate limit (shown as ``waiting 1.0 s: rate
 limited``) and ``concurrency`` the requests allowed in flight now and at most (``concurrency
 8/16`` after a refusal halved it). :class:`Progress` itself shows nothing (for ``-q``);
-:class:`TextProgress` rewrites one line (a terminal, or a notebook without ipywidgets);
-:class:`WidgetProgress` is an ipywidgets bar, imported only when built; :class:`HandleProgress`
-updates a display by its id (a ``--background`` run: its worker thread never prints into
-whichever cell runs then). :func:`for_shell` picks one of the first three.
+:class:`TextProgress` rewrites one line (a terminal); :class:`LineProgress` redraws one
+display by its id (a notebook, foreground or ``--background``: its worker thread never prints
+into whichever cell runs then), ordinary HTML that a saved notebook keeps as it last was (no
+widget, so no "model not found" when reopened). :func:`for_shell` picks one.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 
 BAR_WIDTH = 24
 TEXT_INTERVAL = 0.1  # seconds between two redraws of the text line
-HANDLE_INTERVAL = 0.25  # seconds between two redraws of a background run's display (a message each)
+HANDLE_INTERVAL = 0.25  # seconds between two redraws of a notebook's progress line (a message each)
 
 
 def seconds(value: float) -> str:
@@ -30,14 +30,21 @@ def seconds(value: float) -> str:
 
 
 def status_line(
-    done: int, total: int, failed: int, elapsed: float, waiting: float = 0.0, concurrency: tuple | None = None
+    done: int,
+    total: int,
+    failed: int,
+    elapsed: float,
+    waiting: float = 0.0,
+    concurrency: tuple | None = None,
+    ended: bool = False,
 ) -> str:
-    """``7/10 · 1 failed · 3.2 s · ETA 1.4 s · concurrency 4/8 · waiting 1.0 s: rate limited``."""
+    """``7/10 · 1 failed · 3.2 s · ETA 1.4 s · concurrency 4/8 · waiting 1.0 s: rate limited``
+    (no ETA once the run has ended, even short of its total: it was stopped)."""
     parts = [f"{done}/{total}"]
     if failed:
         parts.append(f"{failed} failed")
     parts.append(seconds(elapsed))
-    if 0 < done < total:
+    if 0 < done < total and not ended:
         parts.append(f"ETA {seconds(elapsed / done * (total - done))}")
     if concurrency is not None:
         parts.append(f"concurrency {concurrency[0]}/{concurrency[1]}")
@@ -103,73 +110,60 @@ class TextProgress(Progress):
             self._write(done, failed, waiting=waiting, concurrency=concurrency)
 
     def finish(self, done: int, failed: int, note: str = "") -> None:
-        self._write(done, failed, end="\n", note=note)
+        self._write(done, failed, end="\n", note=note, ended=True)
 
 
-class WidgetProgress(Progress):
-    """An ipywidgets bar and label; shown by ``start``, changed only by setting traits."""
+class LineProgress(Progress):
+    """The progress of a batch in a notebook: one display of a :class:`ProgressLine`, redrawn by its id.
 
-    def __init__(self, display=None, clock=time.monotonic):
-        super().__init__(clock)
-        import ipywidgets as widgets
-
-        self.bar = widgets.IntProgress(value=0, min=0, max=1, description="llama", layout=widgets.Layout(width="40%"))
-        self.label = widgets.Label(value="")
-        self.box = widgets.HBox([self.bar, self.label])
-        self._display = display
-
-    def start(self, total: int) -> None:
-        super().start(total)
-        self.bar.max = max(total, 1)
-        self.label.value = status_line(0, total, 0, 0.0)
-        if self._display is None:
-            from IPython.display import display
-
-            self._display = display
-        self._display(self.box)
-
-    def update(self, done: int, failed: int, waiting: float = 0.0, concurrency: tuple | None = None) -> None:
-        self.bar.value = done
-        self.bar.bar_style = "warning" if failed else ""
-        self.label.value = status_line(done, self.total, failed, self.elapsed(), waiting, concurrency)
-
-    def finish(self, done: int, failed: int, note: str = "") -> None:
-        self.update(done, failed)
-        if note:
-            self.label.value += f" · {note}"
-        self.bar.bar_style = "danger" if note or (failed and failed == done) else "warning" if failed else "success"
-
-
-class HandleProgress(Progress):
-    """The progress of a ``--background`` run, drawn into a display by its id (``DisplayHandle.update``).
-
-    Safe from a worker thread: an update names the display, so the front end redraws the cell that
-    started the run, whichever cell runs now. Redrawn at most every ``HANDLE_INTERVAL`` s; the run's
-    end replaces it with the result (``finish`` draws nothing).
+    The same look in the foreground and in the background, and only ordinary HTML: a saved
+    notebook keeps the last line, with no widget whose model is gone when it is reopened. Safe
+    from a worker thread: an update names the display, so the front end redraws the cell that
+    started the run, whichever cell runs now (a ``--background`` run hands in ``handle``, made
+    in its own cell; else ``start`` displays one). Redrawn at most every ``HANDLE_INTERVAL`` s;
+    ``running`` is said while it runs (how to stop a background run); ``finish`` draws the end.
     """
 
-    def __init__(self, handle, clock=time.monotonic):
+    def __init__(self, handle=None, running: str = "", clock=time.monotonic, display=None):
         super().__init__(clock)
-        self.handle = handle
+        self.handle, self.running, self._display = handle, running, display
         self._last = -HANDLE_INTERVAL
         self.line = ""
 
     def start(self, total: int) -> None:
         super().start(total)
-        self._draw(0, 0)
+        if self.handle is None:
+            if self._display is None:
+                from IPython.display import display
+
+                self._display = display
+            self.line = self._status(0, 0)
+            self.handle = self._display(ProgressLine(0, total, self.line), display_id=True)
+            self._last = self.clock()
+        else:
+            self._draw(0, 0)
 
     def update(self, done: int, failed: int, waiting: float = 0.0, concurrency: tuple | None = None) -> None:
         if self.clock() - self._last >= HANDLE_INTERVAL:
             self._draw(done, failed, waiting=waiting, concurrency=concurrency)
 
+    def finish(self, done: int, failed: int, note: str = "") -> None:
+        self.line = status_line(done, self.total, failed, self.elapsed(), ended=True) + (f" · {note}" if note else "")
+        self.handle.update(ProgressLine(done, self.total, self.line))
+
+    def _status(self, done: int, failed: int, **state) -> str:
+        line = status_line(done, self.total, failed, self.elapsed(), **state)
+        return f"{line} · {self.running}" if self.running else line
+
     def _draw(self, done: int, failed: int, **state) -> None:
         self._last = self.clock()
-        self.line = status_line(done, self.total, failed, self.elapsed(), **state) + " · running in the background"
-        self.handle.update(BackgroundLine(done, self.total, self.line))
+        self.line = self._status(done, failed, **state)
+        self.handle.update(ProgressLine(done, self.total, self.line))
 
 
-class BackgroundLine:
-    """One progress line as a display: an HTML ``<progress>`` bar and the status, or the text bar."""
+class ProgressLine:
+    """One progress line as a display: an HTML ``<progress>`` bar (named for screen readers) and the
+    status in the footer's colours, or the text bar in a terminal."""
 
     def __init__(self, done: int, total: int, line: str):
         self.done, self.total, self.line = done, total, line
@@ -178,21 +172,20 @@ class BackgroundLine:
         return f"{text_bar(self.done, self.total)} {self.line}"
 
     def _repr_html_(self) -> str:
-        import html
+        from .styles import FOOTER, text_html
 
         return (
-            f"<div class='dataoorts-progress'><progress value='{self.done}' max='{max(self.total, 1)}'></progress> "
-            f"<span>llama {html.escape(self.line)}</span></div>"
+            f"<div class='dataoorts-progress' style='{FOOTER}'><progress value='{self.done}' "
+            f"max='{max(self.total, 1)}' aria-label='llama: {self.done} of {self.total} done' "
+            "style='accent-color:var(--jp-brand-color1,#1976d2);vertical-align:middle'></progress> "
+            f"<span>llama {text_html(self.line)}</span></div>"
         )
 
 
 def for_shell(shell, quiet: bool = False) -> Progress:
-    """Nothing for ``-q``; a widget in a kernel that has ipywidgets; else a text line."""
+    """Nothing for ``-q``; the line redrawn in place in a kernel (a notebook); else a text line."""
     if quiet:
         return Progress()
     if getattr(shell, "kernel", None) is not None:
-        try:
-            return WidgetProgress()
-        except ImportError:
-            pass
+        return LineProgress()
     return TextProgress()

@@ -69,6 +69,8 @@ ALLOWED_ATTRIBUTES = {
     "th": {"align"},
     "td": {"align"},
     "ol": {"start"},  # a list keeps its first number
+    "pre": {"tabindex"},  # our code block takes the keyboard focus, to scroll (highlight.block); the model's
+    # raw HTML never reaches here as markup (it is escaped), so only our own <pre> carries it
 }
 MATH_CLASS = "math"  # <span class="math"> / <div class="math">: a formula for MathJax (``tex_html``)
 

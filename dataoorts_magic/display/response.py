@@ -141,13 +141,13 @@ class LlamaResponse:
         footer_html = footer_div(footer)
         footer_md = "\n\n---\n*" + markdown_literal(footer) + "*\n"
         data = {}
-        if self.data is not None:  # a --schema answer: its fields as a table (escaped), the object as JSON
+        # No application/json beside the HTML: JupyterLab would prefer its JSON tree and lose the footer.
+        if self.data is not None:  # a --schema answer: its fields as a table (escaped), the object as JSON Markdown
             from .field_table import field_table
 
             table = field_table(self.data)
             data["text/html"] = table._repr_html_() + footer_html
             data["text/markdown"] = fenced(json.dumps(self.data, indent=2, ensure_ascii=False), "json") + footer_md
-            data["application/json"] = self.data
             plain = repr(table)
         elif self.format == "text":
             data["text/html"] = f'<pre class="dataoorts-text">{escape_text(self.text)}</pre>' + footer_html
@@ -160,7 +160,6 @@ class LlamaResponse:
             else:
                 obj = self.value
                 language, source = "json", json.dumps(obj, indent=2, ensure_ascii=False)
-                data["application/json"] = obj if isinstance(obj, (dict, list)) else {"value": obj}
             data["text/html"] = code_html(source, language) + footer_html
             data["text/markdown"] = fenced(source, language or "") + footer_md
             plain = source

@@ -25,15 +25,17 @@ FOOTER = "color:var(--jp-ui-font-color2,#616161);font-size:85%"  # smaller, dimm
 ERROR = "color:var(--jp-error-color1,#b00020)"  # one red for every error line and failed item
 RULE = "border-bottom:1px solid var(--jp-border-color2,#ccc)"  # the line under a comparison's headers
 
-# The block look of code and the alignment of table cells (as in a Markdown cell: headers centred,
-# cells left, unless the table says), as rules of an answer's stylesheet (JupyterLab gives every
-# <code> the page background and right-aligns the cells of HTML outputs).
-# Where <style> is stripped, code is still an ordinary <pre>, readable in any theme.
+# The block look of code (its words whole and its lines as written: a long line scrolls sideways inside
+# its block, where JupyterLab's output <pre> and <code> would break it mid-word) and the alignment of table cells
+# (as in a Markdown cell: headers centred, cells left, unless the table says), as rules of an answer's
+# stylesheet (JupyterLab gives every <code> the page background and right-aligns the cells of HTML
+# outputs). Where <style> is stripped, code is still an ordinary <pre>, readable in any theme.
 BLOCK_RULES = {
     "code": (
         ".dataoorts-answer .codehilite pre{background:var(--jp-cell-editor-background,#f5f5f5);"
-        "padding:.5em .7em;margin:0 0 1em;border-radius:2px;overflow-x:auto}"
-        ".dataoorts-answer .codehilite code{background:none;padding:0}"
+        "padding:.5em .7em;margin:0 0 1em;border-radius:2px;overflow-x:auto;"
+        "white-space:pre;word-break:normal;overflow-wrap:normal}"
+        ".dataoorts-answer .codehilite code{background:none;padding:0;white-space:pre}"
     ),
     "table": (
         ".dataoorts-answer tr>td:not([align]){text-align:left}.dataoorts-answer tr>th:not([align]){text-align:center}"

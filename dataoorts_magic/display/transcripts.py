@@ -15,9 +15,20 @@ from pathlib import Path
 from ..errors import ValidationError
 from ..params import format_cost
 from .footer import footer_line
-from .styles import footer_html
+from .styles import FOOTER, footer_html
 
 EXPORT_SUFFIXES = (".md", ".json")
+# A chat's hierarchy: the title, then each role's label larger than anything inside an answer (whose
+# own headings are brought down to the text's size), the user's words in the text font (not code),
+# each answer set in by a rule in the theme's brand colour.
+TITLE = "font-weight:bold;font-size:1.25em;margin-bottom:.3em"
+ROLE = "font-weight:bold;font-size:1.15em;margin-top:.6em"
+USER = "white-space:pre-wrap;margin:.2em 0 .4em"
+REPLY = "border-left:3px solid var(--jp-brand-color1,#1976d2);padding-left:.8em;margin:.2em 0"
+HEADINGS_STYLE = (
+    "<style>.dataoorts-transcript .dataoorts-answer :is(h1,h2,h3,h4,h5,h6)"
+    "{font-size:1.05em;font-weight:bold;margin:.6em 0 .3em}</style>"
+)
 
 
 def turn_footer(turn: dict) -> str:
@@ -61,18 +72,23 @@ class Transcript:
         from .render import escape_text, to_html
 
         conv = self.conversation
-        parts = [f"<strong>{html.escape(_summary(conv))}</strong>"]
+        parts = [f'<div style="{TITLE}">{html.escape(_summary(conv))}</div>']
         if conv.system:
-            parts.append(f"<div><em>System:</em> {escape_text(conv.system)}</div>")
+            parts.append(f'<div style="{ROLE}">System</div><div style="{USER}">{escape_text(conv.system)}</div>')
         for i, turn in enumerate(conv.turns, 1):
             parts.append(
-                f'<div class="dataoorts-turn" style="margin-top:.8em">'
-                f"<div><strong>[{i}] You</strong></div>"
-                f'<pre style="white-space:pre-wrap">{escape_text(turn["user"])}</pre>'
-                f"<div><strong>[{i}] Llama</strong></div>{to_html(turn['assistant'])}"
-                f"{footer_html(turn_footer(turn))}</div>"
+                f'<div class="dataoorts-turn" style="margin-top:1em">'
+                f'<div class="dataoorts-role" style="{ROLE}">You <span style="{FOOTER}">· turn {i}</span></div>'
+                f'<div class="dataoorts-user" style="{USER}">{escape_text(turn["user"])}</div>'
+                f'<div class="dataoorts-role" style="{ROLE}">Llama</div>'
+                f'<div style="{REPLY}">{to_html(turn["assistant"])}{footer_html(turn_footer(turn))}</div></div>'
             )
-        return {"text/html": "".join(parts), "text/markdown": to_markdown(conv), "text/plain": repr(self)}, {}
+        body = "".join(parts)
+        return {
+            "text/html": f'{HEADINGS_STYLE}<div class="dataoorts-transcript">{body}</div>',
+            "text/markdown": to_markdown(conv),
+            "text/plain": repr(self),
+        }, {}
 
 
 def to_markdown(conv) -> str:

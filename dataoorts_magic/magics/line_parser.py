@@ -7,8 +7,10 @@ rest of the line is the prompt, untouched. ``--`` ends the options explicitly.
 
 A word shaped like an option (``-x``, ``--word``) that is not one is a typo, not the start of
 the prompt: it fails with the closest real flag, so ``--temprature 0.2`` is never sent as the
-question. A dash followed by a digit or a point (``-5``, ``-0.5``, ``-.5``) is a number and starts
-the prompt, so ``%llama -5 squared is?`` asks that. ``--`` lets a prompt start with ``-x`` anyway.
+question, and ``-temperature 0.2`` (one dash) asks "did you mean --temperature?" rather than
+reading ``-t`` with the value ``emperature``. A dash followed by a digit or a point (``-5``,
+``-0.5``, ``-.5``) is a number and starts the prompt, so ``%llama -5 squared is?`` asks that.
+``--`` lets a prompt start with ``-x`` anyway.
 """
 
 from __future__ import annotations
@@ -44,13 +46,22 @@ def _option_kinds(parser: argparse.ArgumentParser) -> tuple[dict, set]:
 
 
 def _known(word: str, kinds: dict) -> str | None:
-    """The option a word starts with (``--top-k=5``, ``-t0.2``, ``-n``), or None."""
+    """The option a word starts with (``--top-k=5``, ``-t0.2``, ``-n``), or None.
+
+    A long flag typed with one dash (``-temperature``, ``-temp``, ``-over``) is None, not ``-t``
+    with the value ``emperature``: it is a typo of ``--temperature``."""
     name = word.split("=", 1)[0]
     if name in kinds:
         return name
-    if len(word) > 2 and word[:2] in kinds and not word.startswith("--"):
+    if len(word) > 2 and word[:2] in kinds and not word.startswith("--") and not _one_dash_long(name, kinds):
         return word[:2]
     return None
+
+
+def _one_dash_long(name: str, kinds: dict) -> bool:
+    """``-temperature`` or ``-temp``: a long flag (or the start of one) typed with one dash."""
+    long = "-" + name
+    return long in kinds or (len(name) >= 5 and any(k.startswith(long) for k in kinds if k.startswith("--")))
 
 
 def unknown_option(word: str, kinds: dict, cell_mode: bool) -> UsageError:
@@ -60,8 +71,9 @@ def unknown_option(word: str, kinds: dict, cell_mode: bool) -> UsageError:
     name = word.split("=", 1)[0]
     magic = "%%llama" if cell_mode else "%llama"
     flags = [k for k in kinds if k.startswith("--")]
+    typed = "-" + name if _one_dash_long(name, kinds) else name  # -temperature: a long flag with one dash
     # A cut-short flag (--temp) is its own best hint; difflib alone would rank --system first.
-    close = [k for k in flags if k.startswith(name)] or difflib.get_close_matches(name, flags, n=1, cutoff=0.6)
+    close = [k for k in flags if k.startswith(typed)] or difflib.get_close_matches(typed, flags, n=1, cutoff=0.6)
     hint = f"did you mean {' or '.join(close)}?" if close else f"see {magic}? for the options."
     if not cell_mode:
         hint += " (A prompt that starts with a dash goes after --.)"

@@ -19,9 +19,8 @@ from ..errors import InvalidAnswerError, one_line
 from ..params import PARAMS
 from ..pipeline.session import LlamaSession
 from ..pipeline.settings import FORMATS, LlamaSettings
-from ..prompting.interpolate import interpolate
 from ..prompting.prompt_text import cell_prompt
-from . import line_parser
+from . import line_parser, notebook_prompt
 from .usage_errors import one_line_errors
 
 
@@ -56,8 +55,8 @@ class LlamaMagics(Magics, LlamaSettings):
         "--format",
         default=None,
         choices=FORMATS,
-        help="markdown (default), text (verbatim), code (first code block; --out gets its source), "
-        "json (the answer parsed; --out gets the object)",
+        help="markdown (default), text (verbatim), code (first code block, also put into a new cell below; "
+        "--out gets its source), json (the answer parsed; --out gets the object)",
     )
     @argument("-q", "--quiet", action="store_true", help="show nothing (use with --out)")
     @argument(
@@ -76,6 +75,17 @@ class LlamaMagics(Magics, LlamaSettings):
     )
     @argument_group("the prompt, the conversation, the cache")
     @argument("--raw", action="store_true", help="send the text as typed: no {name} interpolation")
+    @argument(
+        "-x",
+        "--context",
+        nargs="?",
+        const=notebook_prompt.USE_SETTING,
+        type=notebook_prompt.context_count,
+        default=None,
+        metavar="N",
+        help="send the last N cells run (default: the context_cells setting, 3) before the prompt, oldest "
+        "first: each one's source, result and error; the oldest are left out to fit the model's window",
+    )
     @argument(
         "-c",
         "--chat",
@@ -142,10 +152,14 @@ class LlamaMagics(Magics, LlamaSettings):
         In [6]: %%llama --over reviews -b -o labels
            ...: Label the sentiment of: {item}
 
+        In [7]: %%llama -x 2 -f code
+           ...: Why did {In[-1]} fail? Fix it.
+
         ``{name}`` is replaced by the value of the variable ``name`` (also ``{name.attr}``,
         ``{name[0]}``); braces that do not resolve are left as typed, ``{{``/``}}`` are
-        literal braces. Options after the prompt are part of the prompt; use ``--`` to end
-        the options explicitly.
+        literal braces. ``{In[n]}``, ``{Out[n]}``, ``{Err[n]}`` are cell n's source, result
+        and error (negative n counts back: ``{Err[-1]}`` is the previous cell's). Options
+        after the prompt are part of the prompt; use ``--`` to end the options explicitly.
         """
         argv, rest = line_parser.split_line(line, self.llama.parser, cell_mode=cell is not None)
         opts = self.llama.parser.parse_args(argv)
@@ -154,11 +168,10 @@ class LlamaMagics(Magics, LlamaSettings):
             raise UsageError(problem)
         if opts.quiet and not opts.out:
             raise UsageError("-q shows nothing, so the answer would be lost: add -o VAR to keep it.")
-        system = opts.system
-        if not opts.raw and opts.over is None:  # --over fills {item} per item
-            namespace = self.shell.user_ns
-            prompt = interpolate(prompt, namespace)
-            system = interpolate(system, namespace) if system is not None else None
+        system, turn = opts.system, prompt
+        if opts.over is None:  # --over fills {item} per item
+            prompt, system, turn = notebook_prompt.fill(self, prompt, system, opts)  # {In[n]}..., then -x's cells
+        notebook_prompt.check(opts)
         flags = {name: getattr(opts, name) for name in PARAMS}
         flags.update(model=opts.model, system=system, format=opts.format, no_cache=opts.no_cache)
         flags.update(stream=opts.stream, concurrency=opts.concurrency)
@@ -171,6 +184,7 @@ class LlamaMagics(Magics, LlamaSettings):
             raise UsageError("-b runs --over or --compare in the background; this cell sends one request: drop -b.")
         with one_line_errors():
             req = self.llama_session.request(prompt, flags, chat=opts.chat, schema=schema)  # checked: nothing sent yet
+            req = notebook_prompt.turn_without_context(req, turn)
             view = self._live_view(req, opts)
             send = functools.partial(self.llama_session.send, req)
             try:
@@ -281,3 +295,4 @@ class LlamaMagics(Magics, LlamaSettings):
             self.shell.user_ns[opts.out] = value
         if not opts.quiet:
             show(response)
+        notebook_prompt.shown(self.shell, response, opts)

@@ -19,8 +19,8 @@ class LlamaPanelMagics(TopicMagics):
 
         In [1]: %llama_panel
 
-        Requests run off the kernel's main thread, so other cells still run. "Copy as %%llama"
-        writes the equivalent cell. Below the panel, a plain copy of its transcript is kept up
+        Requests run off the kernel's main thread, so other cells still run. "Show as %%llama cell"
+        shows the equivalent cell, focused to be copied. Below the panel, a plain copy of its transcript is kept up
         to date, so a saved notebook shows it even without widget state.
         ``dataoorts_magic.panel()`` returns the same panel from Python. Terminal IPython cannot
         show widgets: there both say so in one line and point to %%llama.

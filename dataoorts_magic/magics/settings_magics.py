@@ -18,10 +18,24 @@ UNSET = {"system": "none", "budget": "no cap"}
 
 
 def _unset_label(name: str) -> str:
+    """What applies when ``name`` is unset: every parameter says the server's default, with its value
+    where the provider documents one."""
     if name in UNSET:
         return UNSET[name]
     default = PARAMS[name].default if name in PARAMS else None
-    return "server default" if default is None else f"server default ({default:g})"
+    return "server default (not documented)" if default is None else f"server default ({default:g})"
+
+
+def shown(name: str, value) -> str:
+    """A setting's value as the table and the echo show it: plain text (no Python quotes), on/off, numbers
+    as typed, and what applies when it is unset."""
+    if value is None:
+        return _unset_label(name)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 def _endpoint_row(settings: dict) -> list:
@@ -107,14 +121,14 @@ class LlamaSettingsMagics(TopicMagics):
             return self._config_table()
         with one_line_errors():
             self.llama_session.configure(changes)
-        summary = ", ".join(f"{k}={'unset' if v is None else v!r}" for k, v in changes.items())
+        summary = " · ".join(f"{k}: {shown(k, v)}" for k, v in changes.items())  # as the table says them
         print(f"Session settings: {summary}")
 
     def _config_table(self):
         rows = []
         settings = self.llama_session.resolve()
         for name, (value, source) in settings.items():
-            rows.append([name, _unset_label(name) if value is None else repr(value), source])
+            rows.append([name, shown(name, value), source])
             if name == "api_url":
                 rows.append(_endpoint_row(settings))
         rows.append(_key_row(self.llama_session.key_source(settings["api_url"][0])))

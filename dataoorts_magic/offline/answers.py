@@ -1,8 +1,9 @@
 """What the offline endpoint says: a tiny tokenizer and generated Markdown that echoes the request.
 
 There is no model behind the offline endpoint. Its answer is Markdown built from the
-request (a heading, a notice that says so, the parameters received, a small table, a
-Python code block, then the last user message quoted as plain text), so a notebook shows
+request (a heading, a notice that says so, the parameters received, the system prompt's
+wording, a small table, a Python code block, then the last user message quoted, its lines
+kept so that a table in it reads as a table), so a notebook shows
 every kind of block the renderer must handle. The wording is drawn with a
 ``random.Random`` seeded from the request: the same messages, parameters and seed give the
 same answer; a higher temperature draws from more phrasings; with no seed (and a
@@ -152,9 +153,21 @@ def _markdown(rng, model, messages, params, prompt, temperature) -> str:
                 "```",
             ]
         ),
-        f"**You asked:** {' '.join(prompt.split()) or '(no user message)'}",
+        quoted("You asked", prompt) if prompt.strip() else "**You asked:** (no user message)",
     ]
+    system = next((m["content"] for m in messages if m.get("role") == "system"), None)
+    if system is not None:  # a teacher checks the system prompt's wording too
+        parts.insert(3, quoted("System prompt", system))
     return "\n\n".join(parts) + "\n"
+
+
+def quoted(label: str, text: str) -> str:
+    """``**label:** text`` for one line; more lines as a block quote that keeps them, so a table in
+    the prompt (a DataFrame interpolated as Markdown) is echoed as a table, not one long paragraph."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    if len(lines) <= 1:
+        return f"**{label}:** {' '.join(text.split())}"
+    return f"**{label}:**\n\n" + "\n".join(f"> {line}" if line else ">" for line in lines)
 
 
 def _json_answer(rng, model, params, prompt, temperature) -> str:

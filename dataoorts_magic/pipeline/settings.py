@@ -121,6 +121,9 @@ class LlamaSettings(Configurable):
         min=0.0,
         help="cap on this session's spend in USD; a request is refused unless its worst case fits; None = no cap",
     ).tag(config=True)
+    context_cells = Int(
+        3, min=0, max=50, help="cells that -x (--context) with no number sends: the last ones run, oldest first"
+    ).tag(config=True)
     rate_limit = Int(
         DEFAULT_RATE_LIMIT,
         min=0,
@@ -153,6 +156,7 @@ SETTING_NAMES = (
     "offline",
     "budget",
     "rate_limit",
+    "context_cells",
 )
 assert set(SETTING_NAMES) == set(LlamaSettings.class_trait_names(config=True))
 # Trait defaults are static: read them once, not on every cell.

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 
 from .frame_markdown import frame_to_markdown, pandas_kind
 
-__all__ = ["interpolate", "unresolved_fields", "fields"]
+__all__ = ["interpolate", "interpolate_noting", "unresolved_fields", "fields"]
 
 _NAME = r"[^\W\d]\w*"
 _STEP = (
@@ -59,12 +59,8 @@ def interpolate(text: str, namespace: Mapping[str, object]) -> str:
     return _scan(text, lambda field: _render_field(field, namespace))
 
 
-def unresolved_fields(text: str, namespace: Mapping[str, object]) -> list[str]:
-    """The fields (as typed, without braces) that look like references but did not resolve.
-
-    Meant for a warning such as "left as typed: {usr}"; empty when everything resolved.
-    Brace groups that are not fields at all (JSON, ``{x: 1}``) are not listed.
-    """
+def interpolate_noting(text: str, namespace: Mapping[str, object]) -> tuple[str, list[str]]:
+    """``(interpolate(text), unresolved_fields(text))`` in one walk over the braces."""
     missing: list[str] = []
 
     def resolve(field: str) -> str | None:
@@ -73,8 +69,16 @@ def unresolved_fields(text: str, namespace: Mapping[str, object]) -> list[str]:
             missing.append(field)
         return rendered
 
-    _scan(text, resolve)
-    return missing
+    return _scan(text, resolve), missing
+
+
+def unresolved_fields(text: str, namespace: Mapping[str, object]) -> list[str]:
+    """The fields (as typed, without braces) that look like references but did not resolve.
+
+    Meant for a warning such as "left as typed: {usr}"; empty when everything resolved.
+    Brace groups that are not fields at all (JSON, ``{x: 1}``) are not listed.
+    """
+    return interpolate_noting(text, namespace)[1]
 
 
 def fields(text: str) -> list[str]:

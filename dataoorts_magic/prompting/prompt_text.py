@@ -1,7 +1,7 @@
 """The prompt as it is sent: the same clean-up for a cell body, a line and the panel's prompt box.
 
 One function, so ``%%llama`` and the panel send the same bytes for the same text (the panel's
-"Copy as %%llama" relies on it).
+"Show as %%llama cell" relies on it).
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
-"""The ``%%llama`` cell that sends a given request: the text behind the panel's "Copy as %%llama".
+"""The ``%%llama`` cell that sends a given request: the text behind the panel's "Show as %%llama cell".
 
 Pure text, no IPython. Options: ``-m`` when the model is not the default one, ``-s`` with
 the system prompt, one ``--flag value`` per parameter that is sent (max_tokens only when it
-is not the default 512), ``-c`` for a conversation, ``-f`` when asked, and ``--raw`` when a
-brace could be taken for a ``{name}`` field (the panel sends text as typed). The prompt is
-the cell body. Values are quoted the way the magic's line parser reads them back: double
-quotes, with backslashes and double quotes escaped. A ``%%llama`` line cannot hold a line
-break, so a system prompt with one gives a Python cell that runs the same magic through
-``get_ipython().run_cell_magic``.
+is not the default 512), ``-c`` for a conversation, ``-f`` when asked, ``-x N`` for the
+notebook's last cells, and ``--raw`` when a brace could be taken for a ``{name}`` field (the
+panel sends text as typed). The prompt is the cell body. Values are quoted the way the magic's
+line parser reads them back: double quotes, with backslashes and double quotes escaped. A
+``%%llama`` line cannot hold a line break, so a system prompt with one gives a Python cell
+that runs the same magic through ``get_ipython().run_cell_magic``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,14 @@ def _number(value) -> str:
 
 
 def cell_code(
-    prompt: str, model: str, system: str | None, params: dict, *, chat: str | None = None, fmt: str | None = None
+    prompt: str,
+    model: str,
+    system: str | None,
+    params: dict,
+    *,
+    chat: str | None = None,
+    fmt: str | None = None,
+    context: int | None = None,
 ) -> str:
     """The cell text: ``%%llama`` and its options on the first line, then the prompt."""
     options = []
@@ -53,6 +60,8 @@ def cell_code(
         options.append(f"-c {quote(chat)}")
     if fmt:
         options.append(f"-f {fmt}")
+    if context is not None:
+        options.append(f"-x {context}")
     if any(brace in text for text in (prompt, system or "") for brace in "{}"):
         options.append("--raw")
     line = " ".join(options)

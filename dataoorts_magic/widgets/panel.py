@@ -24,14 +24,14 @@ import time
 
 import ipywidgets as W
 
-from ..display.panel_transcript import Transcript, UserTurn
+from ..display.panel_transcript import Transcript, UserTurn, newest_first
 from ..display.styles import error_html, footer_html
 from ..errors import LlamaError, one_line
 from ..params import PARAMS, format_cost, models
 from ..pipeline.budget import Spending
 from ..prompting.prompt_text import cell_prompt
 from ..store.tally import ModelTally
-from . import layout
+from . import layout, panel_context, slider_names
 from .cell_code import cell_code
 from .front_end_check import require_front_end
 from .param_controls import ParamControl
@@ -39,6 +39,9 @@ from .param_controls import ParamControl
 CHAT = "panel"  # the conversation the panel keeps: the same store as ``%%llama -c panel``
 ADVANCED = ("top_k", "repetition_penalty", "frequency_penalty", "presence_penalty", "seed")
 TICK = 0.2  # seconds between updates of the busy label
+# What the button does: a button cannot reach the browser's clipboard (that needs the page's own
+# script and the click itself), so it shows the cell, focused to be copied, and says so.
+SHOW_CELL = "Show as %%llama cell"
 
 
 def _inserts_now(shell) -> bool:
@@ -56,6 +59,7 @@ class LlamaPanel(W.VBox):
         super().__init__(layout=W.Layout(width="100%"))
         self.session, self.shell = session, shell
         self.turns: list = []  # (prompt, response) in the transcript; New chat empties it
+        self.saved_turns: list = []  # every turn for the saved copy, None where New chat was pressed
         self.tally = Spending()  # every answer of this panel (New chat keeps it)
         self.static_displays: list = []  # display handles of the static transcript copies
         self._busy = False
@@ -67,7 +71,7 @@ class LlamaPanel(W.VBox):
     def _build(self, eff: dict) -> None:
         options = [
             (
-                f"{m.name} · ${m.input_usd_per_mtok:g} in / ${m.output_usd_per_mtok:g} out per M tokens"
+                f"{m.name} · ${m.input_usd_per_mtok:.2f} in / ${m.output_usd_per_mtok:.2f} out per M tokens"
                 f" · {m.context_window:,} context",
                 m.name,
             )
@@ -105,18 +109,29 @@ class LlamaPanel(W.VBox):
             layout=W.Layout(width="auto", margin=f"0 0 0 {layout.GAP}"),
             tooltip=f'send earlier turns (conversation "{CHAT}", as %%llama -c {CHAT})',
         )
+        self.context_toggle = W.Checkbox(
+            False,
+            description="Include my last cells",
+            indent=False,
+            layout=W.Layout(width="auto", margin=f"0 0 0 {layout.GAP}"),
+            tooltip="send the last cells run (the context_cells setting) before the prompt, as %%llama -x",
+        )
         self.new_chat_button = W.Button(
             description="New chat", tooltip="forget the conversation and clear the transcript"
         )
-        self.copy_button = W.Button(description="Copy as %%llama", tooltip="write the equivalent %%llama cell")
+        self.copy_button = W.Button(
+            description=SHOW_CELL, tooltip="show the equivalent %%llama cell, to copy", layout=W.Layout(width="auto")
+        )
         self.error_line = W.HTML("")
         self.transcript = W.Output()
         self.totals_line = W.HTML(self._totals_html())
         self.code_note = W.HTML("")
-        self.code_box = W.Textarea("", layout=layout.wide(height="7em"))
+        self.code_box = W.Textarea("", description="cell", style=layout.LABEL, layout=layout.wide(height="7em"))
         self.code_area = W.VBox([self.code_note, self.code_box], layout=W.Layout(display="none"))
-        buttons = layout.button_row([self.send_button, self.keep_toggle], [self.new_chat_button, self.copy_button])
-        self.children = [
+        buttons = layout.button_row(
+            [self.send_button, self.keep_toggle, self.context_toggle], [self.new_chat_button, self.copy_button]
+        )
+        self.children = [  # the newest answer first, right under Send (transcript.newest_first)
             self.model_select,
             self.system_box,
             self.prompt_box,
@@ -124,10 +139,11 @@ class LlamaPanel(W.VBox):
             self.advanced.widget,
             buttons,
             self.error_line,
-            self.transcript,
-            self.totals_line,
             self.code_area,
+            self.totals_line,
+            self.transcript,
         ]
+        self.add_class("dataoorts-panel")
         for control in self.controls.values():
             control.set_model(eff["model"])
 
@@ -165,6 +181,7 @@ class LlamaPanel(W.VBox):
             req.settings["system"],
             req.params,
             chat=CHAT if self.keep_toggle.value else None,
+            context=panel_context.context_cells(self.session) if self.context_toggle.value else None,
             fmt=None if self.session.effective()["format"] == "markdown" else "markdown",
         )
 
@@ -178,10 +195,13 @@ class LlamaPanel(W.VBox):
                 self._show_error("The prompt is empty: type it in the Prompt box.")
                 return
             flags, keep = self.flags(), self.keep_toggle.value
-            self._show_error(None)
+            sent, note = prompt, None
+            if self.context_toggle.value and self.shell is not None:  # read on the main thread, as cells are
+                sent, note = panel_context.with_last_cells(self.session, self.shell, prompt, flags)
+            self._show_error(note)
             self._set_busy(True)
             worker = threading.Thread(
-                target=self._work, args=(prompt, flags, keep), name="dataoorts-panel", daemon=True
+                target=self._work, args=(prompt, flags, keep, sent), name="dataoorts-panel", daemon=True
             )
             worker.start()
         except Exception as err:
@@ -192,7 +212,10 @@ class LlamaPanel(W.VBox):
         try:
             self.session.conversations.clear(CHAT)
             self.turns = []
+            if self.saved_turns and self.saved_turns[-1] is not None:
+                self.saved_turns.append(None)  # the saved copy keeps the earlier turns, marked
             self.transcript.outputs = ()
+            self.code_box.value, self.code_area.layout.display = "", "none"  # that cell was for the old chat
             self._show_error(None)
             self._update_static()
         except Exception as err:
@@ -204,13 +227,15 @@ class LlamaPanel(W.VBox):
             inserted = self.shell is not None and _inserts_now(self.shell)
             if inserted:
                 self.shell.set_next_input(text, replace=False)
-            self.code_note.value = (
+            self.code_note.value = footer_html(
                 "The equivalent cell, also written as the next input:"
                 if inserted
-                else "The equivalent cell: copy it into a new cell."
+                else "The equivalent cell (a button cannot reach the clipboard): the box has the focus, "
+                "so Ctrl+A then Ctrl+C (⌘ on a Mac) copies it, to paste into a new cell."
             )
             self.code_box.value = text
             self.code_area.layout.display = None
+            self.code_box.focus()
             self._show_error(None)
         except Exception as err:
             self._show_error(one_line(err))
@@ -223,16 +248,18 @@ class LlamaPanel(W.VBox):
             self._show_error(one_line(err))
 
     # --- the worker thread: traits and append_display_data only -----------------------------
-    def _work(self, prompt: str, flags: dict, keep: bool) -> None:
+    def _work(self, prompt: str, flags: dict, keep: bool, sent: str | None = None) -> None:
         started, done = time.monotonic(), threading.Event()
         ticker = threading.Thread(target=self._tick, args=(started, done), daemon=True)
         ticker.start()
         try:
-            response = self.session.send(self.session.request(prompt, flags, chat=CHAT if keep else None))
+            req = self.session.request(sent or prompt, flags, chat=CHAT if keep else None)
+            req = req._replace(prompt=prompt)  # the conversation keeps the prompt: the cells go with this turn only
+            response = self.session.send(req)
             self.turns = [*self.turns, (prompt, response)]
+            self.saved_turns = [*self.saved_turns, (prompt, response)]
             self._count(response)
-            self.transcript.append_display_data(UserTurn(prompt))
-            self.transcript.append_display_data(response)
+            self.transcript.outputs = newest_first(self.transcript.outputs, UserTurn(prompt), response)
             self.totals_line.value = self._totals_html()
             self._update_static()
         except BaseException as err:  # noqa: BLE001 - the panel must stay usable whatever happened
@@ -269,7 +296,7 @@ class LlamaPanel(W.VBox):
 
     # --- the static copy --------------------------------------------------------------------
     def static_copy(self) -> Transcript:
-        return Transcript(self.turns)
+        return Transcript(self.saved_turns)
 
     def _update_static(self) -> None:
         for handle in self.static_displays:
@@ -285,6 +312,7 @@ class LlamaPanel(W.VBox):
 
         display(self._repr_mimebundle_(), raw=True)
         self.static_displays.append(display(self.static_copy(), display_id=True))
+        display(slider_names.bundle(), raw=True)  # after the copy: NOT_LIVE_STYLE needs it right below
 
 
 def build_panel(session, shell=None) -> LlamaPanel:

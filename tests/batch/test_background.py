@@ -113,6 +113,7 @@ def test_bad_input_fails_in_the_cell_and_nothing_is_sent(ip, endpoint_held, cell
     assert not result.success and words in str(result.error_in_exec) and endpoint_held.requests == 0
 
 
+@pytest.mark.slow
 def test_in_a_kernel_the_display_is_updated_by_id_and_never_another_cell(endpoint_held, monkeypatch, tmp_path):
     monkeypatch.setenv("DATAOORTS_MAGIC_HOME", str(tmp_path))  # the kernel inherits the environment
     endpoint_held.reset(answer_first=0)
@@ -130,6 +131,9 @@ def test_in_a_kernel_the_display_is_updated_by_id_and_never_another_cell(endpoin
         progress = nb.cells[1].outputs
         assert [o["output_type"] for o in progress] == ["display_data"]  # the live progress, nothing printed
         assert "running in the background" in progress[0]["data"]["text/plain"]
+        # Kernel > Interrupt does not stop it: the line says what does (INTERFACE 5)
+        assert "running in the background: out.cancel() stops it" in progress[0]["data"]["text/plain"]
+        assert "<progress value='0' max='5' aria-label='llama: 0 of 5 done'" in progress[0]["data"]["text/html"]
         other = nb.cells[2].outputs  # what its own print wrote, and nothing else (a display update flushes
         # stdout on its way, which may cut the text in two stream messages: a front end shows them as one)
         assert {(o["output_type"], o.get("name")) for o in other} == {("stream", "stdout")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import re
 import signal
 import threading
 import time
@@ -165,7 +166,13 @@ def test_a_kernel_interrupt_keeps_the_finished_items(ip, endpoint):
         assert [t is not None for t in out.texts] == [True, True] + [False] * 8
         assert [asked(t) for t in out.texts[:2]] == ["About item0", "About item1"]
         assert "in flight" in out.errors[2] and "Not sent" in out.errors[9]
-        assert "interrupted after 2 of 10" in everything_shown(cap)
+        shown = everything_shown(cap)
+        assert "interrupted after 2 of 10" in shown
+        # 2 answered, 2 in flight (sent, no answer), 6 never sent: "not sent", and none "failed" (INTERFACE 5)
+        assert "interrupted after 2 of 10: 4 of 10 sent, 6 not sent" in out.totals()
+        assert "failed" not in out.totals()
+        # the progress line's end: 2 done, no ETA for a stopped run, how many were sent
+        assert re.search(r"llama \[#+\.+\] 2/10 · \d+\.\d s · interrupted · 4 of 10 sent, 6 not sent", shown), shown
     finally:
         join_workers()
     assert srv.count == 4  # nothing was sent after the interrupt
@@ -292,23 +299,40 @@ def test_budget_applies_per_item_even_in_flight(ip, magics, endpoint):
     assert result.success, cap.stderr  # one answer came back; the refusals are listed, not fatal
 
 
-def test_widget_progress_shows_done_failures_elapsed_and_eta():
+def test_notebook_progress_shows_done_failures_elapsed_and_eta_as_a_static_line():
     from types import SimpleNamespace
 
-    from dataoorts_magic.display.progress import Progress, TextProgress, WidgetProgress, for_shell
+    from dataoorts_magic.display.progress import LineProgress, Progress, TextProgress, for_shell
 
-    shown, now = [], [0.0]
-    bar = WidgetProgress(display=shown.append, clock=lambda: now[0])
+    class Handle:  # what IPython's display(..., display_id=True) returns: the display, redrawn by its id
+        def __init__(self, shown):
+            self.shown = [shown]
+
+        def update(self, obj):
+            self.shown.append(obj)
+
+    handles, now = [], [0.0]
+
+    def display(obj, display_id):
+        assert display_id is True
+        handles.append(Handle(obj))
+        return handles[-1]
+
+    bar = LineProgress(display=display, clock=lambda: now[0])
     bar.start(10)
-    assert shown == [bar.box] and bar.bar.max == 10 and bar.label.value == "0/10 · 0.0 s"
+    assert len(handles) == 1 and handles[0].shown[0].line == "0/10 · 0.0 s"
     now[0] = 2.0
     bar.update(4, 1)
-    assert bar.bar.value == 4 and bar.bar.bar_style == "warning"
-    assert bar.label.value == "4/10 · 1 failed · 2.0 s · ETA 3.0 s"
+    assert bar.line == "4/10 · 1 failed · 2.0 s · ETA 3.0 s"
+    html = handles[0].shown[-1]._repr_html_()
+    assert "<progress value='4' max='10' aria-label='llama: 4 of 10 done'" in html and "1 failed" in html
     now[0] = 5.0
     bar.finish(10, 1)
-    assert bar.bar.value == 10 and bar.label.value == "10/10 · 1 failed · 5.0 s"
-    assert type(for_shell(SimpleNamespace(kernel=object()))) is WidgetProgress  # a notebook kernel
+    assert bar.line == "10/10 · 1 failed · 5.0 s"
+    final = handles[0].shown[-1]
+    assert repr(final) == "llama [########################] 10/10 · 1 failed · 5.0 s"
+    assert "jupyter-widgets" not in final._repr_html_() and "<script" not in final._repr_html_()  # plain HTML
+    assert type(for_shell(SimpleNamespace(kernel=object()))) is LineProgress  # a notebook kernel
     assert type(for_shell(SimpleNamespace())) is TextProgress  # a terminal
     assert type(for_shell(SimpleNamespace(kernel=object()), quiet=True)) is Progress  # -q: nothing
 

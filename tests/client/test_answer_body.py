@@ -68,7 +68,7 @@ def test_a_bomb_inflates_a_bounded_piece_at_a_time():
     [
         ("br", b"whatever", "encoded as 'br'"),
         ("gzip", b"not gzip at all", "does not inflate"),
-        ("gzip", gzip.compress(b"cut short" * 100)[:-20], "does not inflate"),
+        ("gzip", gzip.compress(b"cut short" * 100, mtime=0)[:-20], "does not inflate"),
     ],
 )
 def test_what_cannot_be_decoded_is_one_bad_response_line(encoding, data, words):

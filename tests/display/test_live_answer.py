@@ -99,7 +99,9 @@ def test_json_format_is_parsed_at_the_end(ip, online):
     result, cap = run(ip, "%%llama --stream -f json -o obj\nReply with json please")
     assert result.success, cap.stderr
     assert isinstance(ip.user_ns["obj"], (dict, list))
-    assert "application/json" in cap.outputs[-1].data
+    final = cap.outputs[-1].data
+    assert "application/json" not in final and "codehilite" in final["text/html"]  # highlighted JSON, footer below
+    assert "dataoorts-footer" in final["text/html"]
     assert "<pre" in cap.outputs[0].data["text/html"]  # shown verbatim while it arrives
 
 

@@ -93,7 +93,8 @@ def test_to_html_normal_answer_keeps_structure_and_highlighting():
     tags = [t for t, _ in audit.tags]
     for tag in ("h1", "ul", "ol", "li", "table", "thead", "th", "td", "pre", "code", "blockquote"):
         assert tag in tags, tag
-    assert '<div class="codehilite"><pre><code><span class="k">def</span> <span class="nf">top</span>(xs' in body
+    block = '<div class="codehilite"><pre tabindex="0"><code>'
+    assert block + '<span class="k">def</span> <span class="nf">top</span>(xs' in body
     assert '<th align="center">returns</th>' in body and "<th>function</th>" not in body
     assert "style=" not in body
 
@@ -113,7 +114,8 @@ def test_style_comes_only_with_code_or_a_table_and_holds_only_its_rules():
 @pytest.mark.parametrize("info", ['{.python style="x"}', '{.python pygments_style="nope"}', 'python hl_lines="a b"'])
 def test_to_html_survives_fence_options_that_break_codehilite(info):
     body = strip_wrapper(to_html(f"```{info}\nx = 1\n```"))
-    assert '<div class="codehilite"><pre><code>x <span class="o">=</span> <span class="mi">1</span>' in body
+    block = '<div class="codehilite"><pre tabindex="0"><code>'
+    assert block + 'x <span class="o">=</span> <span class="mi">1</span>' in body
 
 
 def test_to_html_falls_back_to_verbatim_text_if_markdown_fails(monkeypatch):
@@ -146,7 +148,7 @@ def test_code_html_unknown_language_falls_back_to_text():
     assert '<div class="codehilite">' in body
     assert "".join(audit.code_text).strip() == "x = '<script>alert(1)</script>'"
     plain = code_html("x", None)
-    body = '<div class="codehilite"><pre><code>x</code></pre></div>'
+    body = '<div class="codehilite"><pre tabindex="0"><code>x</code></pre></div>'
     assert strip_wrapper(plain) == f'<div class="dataoorts-answer">{body}</div>'
     assert ".codehilite pre{background:" in plain  # the block look, but no token colours
 

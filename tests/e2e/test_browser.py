@@ -25,8 +25,21 @@ import shutil
 import nbformat
 import pytest
 from support.held_endpoint import HeldEndpoint
-from support.lab_page import REPO, chromium, open_notebook, run_all, save, screenshot, wait_until_ran
+from support.lab_page import (
+    REPO,
+    chromium,
+    code_cells,
+    open_notebook,
+    run_all,
+    save,
+    screenshot,
+    set_theme,
+    wait_until_cells_ran,
+    wait_until_ran,
+)
 from support.lab_server import poll, running_lab
+
+pytestmark = pytest.mark.slow  # JupyterLab in Chromium: seconds per test
 
 ANSWER = ".jp-OutputArea-output .dataoorts-answer"
 FOOTER_RE = re.compile(r"^meta/llama-3\.1-8b-instruct · \d+ → \d+ tokens · \$\d\.\d+ · \d+\.\d\d s · offline$")
@@ -170,7 +183,7 @@ def test_quickstart_run_all_shows_rendered_answers_footer_and_one_line_error(lab
     open_notebook(page, lab, "quickstart.ipynb", workspace("quickstart"))
     screenshot(page, "quickstart-1-opened")
     run_all(page)
-    wait_until_ran(page)
+    wait_until_cells_ran(page, code_cells(lab.root_dir / "quickstart.ipynb"))  # -f code adds a cell, not run
     answers = page.locator(ANSWER)
     expect(answers.nth(3)).to_be_attached()  # the first cell, the options, the variables, the code
     first = answers.first
@@ -264,7 +277,7 @@ def check_nothing_ran(page, phase: str, key: str) -> None:
     text_answer = visible_text(page.locator(".jp-OutputArea-output pre.dataoorts-text"))
     assert " ".join(XSS_CORPUS.split()) in text_answer, phase
     assert f"<script>{hit('fence')}</script>" in visible_text(answers.nth(1))
-    markdown_only = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(5).locator(".jp-RenderedMarkdown")
+    markdown_only = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(6).locator(".jp-RenderedMarkdown")
     assert XSS_PAYLOADS[1] in visible_text(markdown_only), phase
     error = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
     expect(error).to_contain_text("<img src=x onerror=")
@@ -273,6 +286,8 @@ def check_nothing_ran(page, phase: str, key: str) -> None:
 
 
 def test_xss_answer_runs_nothing_live_or_after_save_and_reopen(lab, new_page):
+    from playwright.sync_api import expect
+
     from dataoorts_magic.offline.server import OfflineServer
 
     key = "sk-test-" + secrets.token_hex(8)
@@ -295,12 +310,17 @@ def test_xss_answer_runs_nothing_live_or_after_save_and_reopen(lab, new_page):
         page = new_page()
         open_notebook(page, lab, name, workspace("xss"))
         run_all(page)
-        wait_until_ran(page)
+        wait_until_cells_ran(page, code_cells(lab.root_dir / name))  # -f code adds a cell, not run
         assert endpoint.count == 5
         check_nothing_ran(page, "live", key)
         show(page.locator(".jp-NotebookPanel .jp-CodeCell").nth(1))
         screenshot(page, "xss-1-live")
-        with_outputs = (1, 2, 3, 5, 6, 7)  # all but the set-up and the quiet -o cell
+        # The -f code cell (3) put its code block into a new cell below (4), as text, not run.
+        inserted = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(4)
+        show(inserted, "center")  # CodeMirror draws only what is on screen
+        expect(inserted.locator(".jp-InputArea-editor .cm-content")).to_have_text(f"<script>{hit('fence')}</script>")
+        expect(inserted.locator(".jp-OutputArea-output")).to_have_count(0)
+        with_outputs = (1, 2, 3, 6, 7, 8)  # all but the set-up, the new cell and the quiet -o cell
         save(page, lab, name, lambda nb: all(nb["cells"][i].get("outputs") for i in with_outputs))
         page.close()
 
@@ -310,9 +330,9 @@ def test_xss_answer_runs_nothing_live_or_after_save_and_reopen(lab, new_page):
         check_nothing_ran(reopened, "reopened", key)
         show(reopened.locator(".jp-NotebookPanel .jp-CodeCell").nth(1))
         screenshot(reopened, "xss-2-reopened")
-        show(reopened.locator(".jp-NotebookPanel .jp-CodeCell").nth(5))
-        screenshot(reopened, "xss-3-reopened-markdown-part")
         show(reopened.locator(".jp-NotebookPanel .jp-CodeCell").nth(6))
+        screenshot(reopened, "xss-3-reopened-markdown-part")
+        show(reopened.locator(".jp-NotebookPanel .jp-CodeCell").nth(7))
         screenshot(reopened, "xss-4-reopened-control-and-error")
 
 
@@ -420,16 +440,6 @@ def test_panel_sends_with_the_slider_value_while_the_kernel_stays_usable(lab, ne
         screenshot(reopened, "panel-7-reopened-without-widget-state")
 
 
-def set_theme(page, theme: str) -> None:
-    """Settings > Theme > ``theme``, as a person switches it; wait until the page has it."""
-    page.locator('.lm-MenuBar-itemLabel:text-is("Settings")').click()
-    page.locator('.lm-Menu-itemLabel:text-is("Theme")').hover()
-    page.locator(f'.lm-Menu-itemLabel:text-is("{theme}")').click()
-    page.wait_for_function("theme => document.body.dataset.jpThemeName === theme", arg=theme)
-    # JupyterLab covers the page with its splash while the theme loads: a screenshot must wait it out.
-    page.wait_for_selector("#jupyterlab-splash", state="detached")
-
-
 PANEL_BOXES = """panel => {
   const box = el => { const b = el.getBoundingClientRect(); return {left: b.left, right: b.right, width: b.width}; };
   const all = sel => [...panel.querySelectorAll(sel)].filter(el => el.offsetParent !== null).map(box);
@@ -459,8 +469,8 @@ def check_panel_layout(panel) -> None:
     assert all(t["width"] > boxes["panel"]["width"] / 2 for t in boxes["tracks"]), boxes["tracks"]
     assert boxes["seedSet"]["left"] - boxes["seed"]["right"] >= 8, (boxes["seed"], boxes["seedSet"])
     buttons = boxes["buttons"]
-    assert abs(buttons["Copy as %%llama"]["right"] - boxes["select"]["right"]) <= 4, buttons
-    assert 0 <= buttons["Copy as %%llama"]["left"] - buttons["New chat"]["right"] <= 8, buttons
+    assert abs(buttons["Show as %%llama cell"]["right"] - boxes["select"]["right"]) <= 4, buttons
+    assert 0 <= buttons["Show as %%llama cell"]["left"] - buttons["New chat"]["right"] <= 8, buttons
     assert buttons["New chat"]["left"] > boxes["panel"]["left"] + boxes["panel"]["width"] / 2, buttons
 
 

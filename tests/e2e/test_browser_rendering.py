@@ -22,8 +22,18 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from support.lab_page import REPO, chromium, open_notebook, run_all, screenshot, wait_until_ran
+from support.lab_page import (
+    REPO,
+    chromium,
+    code_cells,
+    open_notebook,
+    run_all,
+    screenshot,
+    wait_until_cells_ran,
+)
 from support.lab_server import running_lab
+
+pytestmark = pytest.mark.slow  # JupyterLab in Chromium: seconds per test
 
 THEME_PLUGIN = "@jupyterlab/apputils-extension:themes"
 BLOCKS = "h1,h2,h3,h4,h5,h6,p,ul,ol,li,table,tr,th,td,pre,blockquote"
@@ -150,7 +160,7 @@ def run_notebook(page, lab, name: str, theme: str) -> None:
     open_notebook(page, lab, name, f"{Path(name).stem}-{theme}-{secrets.token_hex(4)}")
     page.wait_for_function("(theme) => document.body.dataset.jpThemeName === theme", arg=f"JupyterLab {theme.title()}")
     run_all(page)
-    wait_until_ran(page)
+    wait_until_cells_ran(page, code_cells(lab.root_dir / name))  # -f code adds a cell below, not run
 
 
 def answer_cell(page):

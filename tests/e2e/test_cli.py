@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +45,7 @@ def test_serve_speaks_the_api_until_stopped():
         proc.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_demo_runs_the_quickstart_offline_and_says_where_it_wrote(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATAOORTS_")}
     env["DATAOORTS_MAGIC_HOME"] = str(tmp_path / "home")

@@ -8,11 +8,14 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "dataoorts_magic"
 SUBPACKAGES = ("client", "offline", "display", "prompting", "structured", "store", "pipeline", "batch", "magics")
 
 
+@pytest.mark.slow
 def test_the_wheel_ships_the_package_and_its_data_and_no_tests(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(tmp_path / "dist")],

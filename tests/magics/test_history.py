@@ -179,3 +179,19 @@ def test_usage_this_session_and_all_time(ip, online, tmp_path):
     assert rows[("all time", "total")][:5] == ["7", "1", "2", f"{prompt + 110:,}", f"{completion + 220:,}"]
     assert str(tmp_path / "log.sqlite3") in plain(cap)
     assert ip.run_line_magic("llama_usage", "").title == "Llama usage"
+
+
+def test_a_transcript_reads_like_a_chat(ip, online):
+    run(ip, '%%llama -c tutor -s "Be brief."\nWhat is a mean?')
+    run(ip, "%%llama -c tutor\nAnd a median?")
+    result, cap = run(ip, "%llama_history tutor")
+    assert result.success, cap.stderr
+    page = result.result._repr_mimebundle_()[0]["text/html"]  # what a notebook shows of the cell's result
+    assert "<pre" not in page.split('class="dataoorts-answer"')[0]  # the user's words are text, not code
+    assert '<div class="dataoorts-user" style="white-space:pre-wrap;margin:.2em 0 .4em">What is a mean?</div>' in page
+    roles = re.findall(r'<div class="dataoorts-role" style="([^"]*)">(You|Llama)', page)
+    assert [r for _, r in roles] == ["You", "Llama", "You", "Llama"]
+    assert all("font-size:1.15em" in style and "font-weight:bold" in style for style, _ in roles)
+    # the answers' own headings (the offline echo has an h2) are no larger than the role labels
+    assert ".dataoorts-transcript .dataoorts-answer :is(h1,h2,h3,h4,h5,h6){font-size:1.05em" in page
+    assert "<h2>" in page and "Be brief." in page

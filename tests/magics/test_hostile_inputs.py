@@ -56,11 +56,16 @@ def shell_config(ip):
 
 INTERRUPTS = [
     ("during the request", [Answer(200, ok().body, delay=30)], lambda s: len(s.requests) == 1),
-    ("during a retry wait", [fail(503, 3040, "busy", headers={"Retry-After": "30"})], lambda s: s.answered == 1),
+    pytest.param(  # slow: the next cell waits out the server's Retry-After (the session holds for it)
+        "during a retry wait",
+        [fail(503, 3040, "busy", headers={"Retry-After": "30"})],
+        lambda s: s.answered == 1,
+        marks=pytest.mark.slow,
+    ),
 ]
 
 
-@pytest.mark.parametrize("name, answers, when", INTERRUPTS, ids=[c[0] for c in INTERRUPTS])
+@pytest.mark.parametrize("name, answers, when", INTERRUPTS, ids=["during the request", "during a retry wait"])
 @pytest.mark.usefixtures("default_sigint")  # it interrupts itself
 def test_failure_4_an_interrupt_is_one_line_frees_the_budget_and_the_next_cell_works(
     ip, scripted, magics, name, answers, when
@@ -238,6 +243,7 @@ def test_failure_9_a_generator_that_raises_is_one_line_naming_the_item_and_nothi
     assert not scripted.requests and "from_gen" not in ip.user_ns
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["list", "DataFrame with {item}"])
 def test_failure_9_a_batch_of_100000_items_starts_fast(ip, scripted, kind):
     import pandas as pd

@@ -20,8 +20,14 @@ def sent_prompts(server) -> list[str]:
         ("%%llama -n 20 --sytem terse\nHi", "'--sytem'", "did you mean --system?"),
         ("%llama --top_k 5 Hi", "'--top_k'", "did you mean --top-k?"),
         ("%llama --top 5 Hi", "'--top'", "did you mean --top-p or --top-k?"),
-        ("%llama -x Hi", "'-x'", "see %llama? for the options"),
-        ("%%llama -x\nHi", "'-x'", "see %%llama? for the options"),
+        ("%llama -temperature 0.2 Hi", "'-temperature'", "did you mean --temperature?"),  # one dash
+        ("%%llama -temperature 0.2\nHi", "'-temperature'", "did you mean --temperature?"),
+        ("%%llama -temperature\nHi", "'-temperature'", "did you mean --temperature?"),  # not 'emperature'
+        ("%llama -max-tokens=20 Hi", "'-max-tokens'", "did you mean --max-tokens?"),
+        ("%%llama -temp 0.2\nHi", "'-temp'", "did you mean --temperature?"),
+        ("%%llama -system terse\nHi", "'-system'", "did you mean --system?"),
+        ("%llama -z Hi", "'-z'", "see %llama? for the options"),
+        ("%%llama -z\nHi", "'-z'", "see %%llama? for the options"),
     ],
 )
 def test_an_unknown_option_is_one_line_naming_it_and_the_closest_flag(ip, online, source, named, suggestion):
@@ -35,7 +41,7 @@ def test_an_unknown_option_is_one_line_naming_it_and_the_closest_flag(ip, online
 
 
 def test_the_line_message_says_how_to_send_a_prompt_that_starts_with_a_dash(ip, online):
-    _, cap = run(ip, "%llama -x marks the spot")
+    _, cap = run(ip, "%llama -z marks the spot")
     assert "put the prompt in the cell body" not in cap.stderr
     assert "goes after --" in cap.stderr
     result, cap = run(ip, "%llama -n 20 -- -x marks the spot")
@@ -57,6 +63,13 @@ def test_numbers_and_later_dashes_are_part_of_the_prompt(ip, online, line, promp
     result, cap = run(ip, f"%llama {line}")
     assert result.success, cap.stderr
     assert sent_prompts(online) == [prompt]
+
+
+def test_short_flags_with_their_value_attached_still_work(ip, online):
+    result, cap = run(ip, "%llama -t0.2 -n20 -sterse Hi")
+    assert result.success, cap.stderr
+    data = online.requests[-1]["body"]["data"]
+    assert data["temperature"] == 0.2 and data["max_tokens"] == 20 and data["messages"][0]["content"] == "terse"
 
 
 def test_a_cell_line_with_a_stray_word_still_says_where_the_prompt_goes(ip, online):

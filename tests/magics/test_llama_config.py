@@ -26,7 +26,28 @@ def test_unset_system_and_budget_are_none_and_no_cap_and_parameters_are_the_serv
         assert row(text, name).startswith("server default "), name
     ip.run_line_magic("llama_config", 'system="Be brief." budget=0.5')
     text = table(ip)
-    assert row(text, "system").startswith("'Be brief.'") and row(text, "budget").startswith("0.5 ")
+    assert row(text, "system").startswith("Be brief. ") and row(text, "budget").startswith("0.5 ")
+
+
+def test_values_are_plain_and_every_parameter_says_its_server_default(ip):
+    text = table(ip)
+    values = [re.split(r"\s{2,}", line)[1] for line in text.splitlines()[3:-1]]
+    assert not [v for v in values if v[:1] in "'\""], values  # no Python quotes on some values only
+    assert row(text, "model").startswith("meta/llama-3.1-8b-instruct ")
+    assert row(text, "stream").startswith("off ") and row(text, "timeout").startswith("120 ")
+    assert row(text, "temperature").startswith("server default (0.6) ")
+    for name in ("top_p", "top_k", "seed", "repetition_penalty", "frequency_penalty", "presence_penalty"):
+        assert row(text, name).startswith("server default (not documented) "), name
+
+
+def test_the_echo_says_what_the_table_says(ip):
+    result, cap = run(ip, '%llama_config budget=0.5 system="Be brief." stream=on')
+    assert cap.stdout.strip() == "Session settings: budget: 0.5 · system: Be brief. · stream: on"
+    result, cap = run(ip, "%llama_config budget=none top_k=none")
+    assert result.success and cap.stdout.strip() == (
+        "Session settings: budget: no cap · top_k: server default (not documented)"
+    )
+    assert row(table(ip), "budget").startswith("no cap ")
 
 
 def test_online_the_endpoint_in_use_is_api_url(ip, online):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -213,7 +214,11 @@ def test_format_json_parses_the_answer(ip, online):
     _, cap = run(ip, "%%llama -f json -o obj\nGive me JSON about cats")
     obj = ip.user_ns["obj"]
     assert isinstance(obj, dict) and obj
-    assert cap.outputs[0].data["application/json"] == obj
+    data = cap.outputs[0].data
+    # highlighted JSON with the footer, never a bare JSON tree that JupyterLab would prefer (INTERFACE 3)
+    assert "application/json" not in data
+    assert "codehilite" in data["text/html"] and "dataoorts-footer" in data["text/html"]
+    assert json.loads(data["text/plain"].split("\n\n-- ")[0]) == obj
 
 
 def test_format_json_failure_keeps_the_answer(ip, online):
@@ -427,8 +432,9 @@ def test_unload_and_reload_leave_one_registration(ip, online):
     ip.run_line_magic("reload_ext", "dataoorts_magic")
     for cls in TOPIC_CLASSES:
         assert sum(type(c).__name__ == cls for c in ip.configurables) == 1
-    recorders = [cb for cb in ip.events.callbacks["post_run_cell"] if "ErrorRecorder" in repr(cb)]
-    assert len(recorders) == 1  # %llama_explain's listener is not added twice
+    for event in ("pre_run_cell", "post_run_cell"):
+        recorders = [cb for cb in ip.events.callbacks[event] if "CellRecord" in repr(cb)]
+        assert len(recorders) == 1  # the listener of %llama_explain and {Err[n]} is not added twice
     fixes = [t for t in ip.input_transformers_cleanup if getattr(t, "__name__", "") == "keep_question_marks"]
     assert len(fixes) == 1  # the "%llama ...?" input fix is not added twice
     result, _ = run(ip, "%%llama\nHi")

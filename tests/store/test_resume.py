@@ -57,6 +57,7 @@ def child(n: int) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", CHILD, str(n)], stdout=subprocess.PIPE, text=True, env=os.environ)
 
 
+@pytest.mark.slow
 def test_a_batch_killed_mid_way_resumes_in_a_new_process(endpoint_held, tmp_path):
     rows = [f"row {i:02d}" for i in range(30)]
     endpoint_held.reset(answer_first=12)

@@ -87,6 +87,16 @@ def wait_kernel_ready(page, lab: JupyterLab, notebook: str) -> str:
     return poll(stable_kernel, KERNEL_TIMEOUT_S, f"one idle, connected kernel for {notebook}")
 
 
+def set_theme(page, theme: str) -> None:
+    """Settings > Theme > ``theme``, as a person switches it; wait until the page has it."""
+    page.locator('.lm-MenuBar-itemLabel:text-is("Settings")').click()
+    page.locator('.lm-Menu-itemLabel:text-is("Theme")').hover()
+    page.locator(f'.lm-Menu-itemLabel:text-is("{theme}")').click()
+    page.wait_for_function("theme => document.body.dataset.jpThemeName === theme", arg=theme)
+    # JupyterLab covers the page with its splash while the theme loads: a screenshot must wait it out.
+    page.wait_for_selector("#jupyterlab-splash", state="detached")
+
+
 def run_all(page) -> None:
     page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
     page.locator('.lm-Menu-itemLabel:text-is("Run All Cells")').click()
@@ -105,6 +115,26 @@ def wait_until_ran(page, count: int | None = None) -> None:
         arg=count,
         timeout=RUN_TIMEOUT_MS,
     )
+
+
+def wait_until_cells_ran(page, ran: int) -> None:
+    """Wait until ``ran`` code cells show an execution count and the kernel is idle: for a Run All during
+    which ``%%llama -f code`` inserts new cells, which are not run (so not every cell gets a count)."""
+    page.wait_for_function(
+        """(ran) => {
+             const prompts = [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')];
+             const bar = document.querySelector('#jp-main-statusbar');
+             return prompts.filter(p => /\\[\\d+\\]/.test(p.textContent)).length >= ran
+                    && bar && bar.textContent.includes('| Idle');
+           }""",
+        arg=ran,
+        timeout=RUN_TIMEOUT_MS,
+    )
+
+
+def code_cells(path) -> int:
+    """How many code cells the notebook file at ``path`` has."""
+    return sum(cell["cell_type"] == "code" for cell in json.loads(Path(path).read_text())["cells"])
 
 
 def save(page, lab: JupyterLab, notebook: str, saved) -> dict:

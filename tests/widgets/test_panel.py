@@ -104,9 +104,12 @@ def test_model_prompt_system_buttons_and_a_collapsed_advanced_section(panel):
     assert [value for _, value in model.options] == list(models())
     label = dict((v, k) for k, v in model.options)[DEFAULT_MODEL]
     assert "$0.07" in label and "$0.08" in label and "8,000" in label
+    labels = dict((v, k) for k, v in model.options)  # prices with two decimals, as %llama_models shows them
+    assert "$0.10 in / $0.11 out" in labels["deepseek-ai/deepseek-math-7b-instruct"]
+    assert "$0.30 in / $0.45 out" in labels["openai/gpt-oss-120b"]
     assert find(panel, "prompt", "Textarea").placeholder == "Prompt"
     assert find(panel, "system", "Textarea").value == ""
-    for text in ("Send", "New chat", "Copy as %%llama"):
+    for text in ("Send", "New chat", "Show as %%llama cell"):
         find(panel, text, "Button")
     assert find(panel, "keep conversation").value is False
     opener = find(panel, "Advanced", "ToggleButton")
@@ -131,7 +134,7 @@ def test_one_label_column_controls_that_fill_their_rows_and_buttons_at_the_end(p
     buttons = [w for w in widgets(panel) if find(panel, "Send") in getattr(w, "children", ())][0]
     [row] = [w for w in widgets(panel) if buttons in getattr(w, "children", ())]
     assert row.layout.justify_content == "space-between"
-    assert [b.description for b in row.children[1].children] == ["New chat", "Copy as %%llama"]  # at the end
+    assert [b.description for b in row.children[1].children] == ["New chat", "Show as %%llama cell"]  # at the end
 
 
 def test_initial_values_come_from_the_session_settings(ip, online):
@@ -228,8 +231,9 @@ def test_the_answer_appears_with_usage_cost_and_time_and_totals_add_up(panel, on
     send(panel, "First question")
     send(panel, "Second question")
     outputs = panel.transcript.outputs
-    assert len(outputs) == 4  # the prompt, then the answer, per turn
-    assert "First question" in outputs[0]["data"]["text/html"]
+    assert len(outputs) == 4  # the prompt, then the answer, per turn; the newest turn first (next to Send)
+    assert "Second question" in outputs[0]["data"]["text/html"]
+    assert "First question" in outputs[2]["data"]["text/html"]
     answer = outputs[1]
     assert "Offline" in answer["data"]["text/html"] or "offline" in answer["data"]["text/html"]
     meta = answer["metadata"]["dataoorts_magic"]
@@ -333,14 +337,22 @@ def test_keep_conversation_continues_the_same_conversation_as_the_magic(ip, pane
     result, cap = run(ip, "%%llama -c panel\nAnd again?")
     assert result.success, cap.stderr
     assert len(online.requests[-1]["body"]["data"]["messages"]) == 5  # the panel's two turns, then this one
+    find(panel, "Show as %%llama cell").click()
+    assert "-c panel" in panel.code_box.value and panel.code_area.layout.display != "none"
     find(panel, "New chat").click()
     assert panel.transcript.outputs == ()
+    assert panel.code_box.value == "" and panel.code_area.layout.display == "none"  # the old chat's cell is gone
     send(panel, "Fresh start")
     assert online.requests[-1]["body"]["data"]["messages"] == [{"role": "user", "content": "Fresh start"}]
     find(panel, "keep conversation").value = False
     send(panel, "Alone")
     assert len(online.requests[-1]["body"]["data"]["messages"]) == 1
     assert "Totals: 4 requests · " in panel.totals_line.value  # the panel's own answers, kept across New chat
+    saved = panel.static_copy()
+    plain = repr(saved)  # the saved copy keeps every turn, those before New chat too, and marks it
+    assert "(4 answers)" in plain and plain.index("My name is Ada.") < plain.index("-- New chat --")
+    assert plain.index("-- New chat --") < plain.index("Fresh start") < plain.index("Alone")
+    assert "dataoorts-new-chat" in saved._repr_html_() and "(4 answers;" in saved._repr_html_()
 
 
 # --- Copy as %%llama ------------------------------------------------------------------------------
@@ -363,7 +375,7 @@ def test_copy_writes_a_cell_that_sends_the_same_request(ip, panel, online, case)
     for name, value in spec.items():
         find(panel, name).value = value
     ip.rl_next_input = None
-    find(panel, "Copy as %%llama").click()
+    find(panel, "Show as %%llama cell").click()
     code = ip.rl_next_input
     assert code and panel.code_box.value == code and "next input" in panel.code_note.value
     assert all(w.layout.display != "none" for w in widgets(panel) if panel.code_box in widgets(w))
@@ -379,18 +391,18 @@ def test_copy_writes_a_cell_that_sends_the_same_request(ip, panel, online, case)
 
 def test_copy_writes_only_what_differs_from_the_defaults(ip, panel):
     panel.prompt_box.value = "Hi"
-    find(panel, "Copy as %%llama").click()
+    find(panel, "Show as %%llama cell").click()
     assert ip.rl_next_input == "%%llama\nHi"
     find(panel, "temperature").value = 0.2
     find(panel, "keep conversation").value = True
-    find(panel, "Copy as %%llama").click()
+    find(panel, "Show as %%llama cell").click()
     assert ip.rl_next_input == "%%llama --temperature 0.2 -c panel\nHi"
 
 
 def test_copy_includes_session_settings_so_the_cell_reproduces_elsewhere(ip, panel):
     ip.run_line_magic("llama_config", "top_p=0.5")
     panel.prompt_box.value = "Hi"
-    find(panel, "Copy as %%llama").click()
+    find(panel, "Show as %%llama cell").click()
     assert ip.rl_next_input == "%%llama --top-p 0.5\nHi"
     assert find(panel, "top_p").value == 0.5 and toggle(panel, "top_p").value is False
 
@@ -400,17 +412,17 @@ def test_copy_from_a_button_click_in_a_kernel_shows_the_code_instead(ip, panel, 
     monkeypatch.setattr(ip, "parent_header", {"msg_type": "comm_msg"}, raising=False)
     ip.rl_next_input = None
     panel.prompt_box.value = "Hi"
-    find(panel, "Copy as %%llama").click()
+    find(panel, "Show as %%llama cell").click()
     assert ip.rl_next_input is None
-    assert panel.code_box.value == "%%llama\nHi" and "copy it into a new cell" in panel.code_note.value
+    assert panel.code_box.value == "%%llama\nHi" and "Ctrl+A then Ctrl+C" in panel.code_note.value
     monkeypatch.setattr(ip, "parent_header", {"msg_type": "execute_request"})
-    find(panel, "Copy as %%llama").click()  # run from a cell (p.copy_button.click()): inserted
+    find(panel, "Show as %%llama cell").click()  # run from a cell (p.copy_button.click()): inserted
     assert ip.rl_next_input == "%%llama\nHi"
 
 
 def test_copy_with_an_empty_prompt_explains(panel, ip):
     ip.rl_next_input = None
-    find(panel, "Copy as %%llama").click()
+    find(panel, "Show as %%llama cell").click()
     assert "prompt is empty" in error_text(panel) and ip.rl_next_input is None
 
 
@@ -418,7 +430,9 @@ def test_copy_with_an_empty_prompt_explains(panel, ip):
 def test_llama_panel_shows_the_widget_and_then_a_static_transcript(ip, online):
     result, cap = run(ip, "%llama_panel")
     assert result.success, cap.stderr
-    widget_out, static_out = cap.outputs
+    widget_out, static_out, names_out = cap.outputs
+    # our script that names the sliders' handles for screen readers (ipywidgets leaves them unnamed)
+    assert "noUi-handle" in names_out.data["application/javascript"] and names_out.data["text/plain"] == ""
     assert "application/vnd.jupyter.widget-view+json" in widget_out.data
     assert static_out.transient["display_id"]
     assert "panel transcript (0 answers;" in static_out.data["text/html"]
@@ -437,7 +451,7 @@ def test_the_static_transcript_follows_the_panel_so_a_saved_notebook_keeps_it(ip
     result, cap = run(ip, "import dataoorts_magic\np = dataoorts_magic.panel()\np")
     assert result.success, cap.stderr
     panel = ip.user_ns["p"]
-    widget_out, static_out = cap.outputs
+    widget_out, static_out, _names = cap.outputs
     assert widget_out.data["application/vnd.jupyter.widget-view+json"]["model_id"] == panel.model_id
     display_id = static_out.transient["display_id"]
     from IPython.utils.capture import capture_output
