@@ -90,6 +90,15 @@ def _serve(args) -> int:
     return 0
 
 
+def _gateway(argv) -> int:
+    try:
+        from .gateway.cli import main as gateway_main
+    except ImportError as exc:
+        print(f"error: the gateway needs {exc.name}: pip install 'dataoorts-magic[gateway]'", file=sys.stderr)
+        return 2
+    return gateway_main(argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .offline.cli import add_serve_arguments
 
@@ -102,10 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--notebook", help="the notebook to run (default: the repo's notebooks/quickstart.ipynb)")
     demo.add_argument("--out", default="dataoorts-demo", help="folder for the executed notebook and its HTML copy")
     demo.set_defaults(run=_demo)
+    commands.add_parser("gateway", help="the classroom gateway: `dataoorts-magic gateway --help`", add_help=False)
     return parser
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["gateway"]:  # imported only when asked for: it needs the [gateway] extra
+        return _gateway(argv[1:])
     args = build_parser().parse_args(argv)
     return args.run(args)
 

@@ -21,14 +21,17 @@ class LlamaError(Exception):
     Attributes: ``status`` (HTTP status or None), ``code`` (the provider's error code or None),
     ``provider_message`` (the server's own words, short and redacted), ``retry_after`` (seconds
     the server asked to wait, or None), ``retries`` (retries made before giving up),
-    ``partial_text`` (text that arrived before a stream broke, or None) and ``retryable``
-    (whether the client's retry policy would try this again).
+    ``partial_text`` (text that arrived before a stream broke, or None), ``retryable``
+    (whether the client's retry policy would try this again) and ``by_gateway`` (a class
+    gateway's own refusal, INTERFACE.md section 14: its message names the fix, "ask your
+    teacher", so the line gives no advice of its own that could contradict it).
     """
 
     what = "The request failed"
     fix = ""
     retryable = False
     partial_text: str | None = None
+    by_gateway = False
 
     def __init__(
         self,
@@ -59,7 +62,7 @@ class LlamaError(Exception):
         if self.detail and not (self.status or self.code or self.provider_message):
             text = self.detail
         else:
-            text = self.detail or self.what
+            text = self.detail or self.gateway_what() or self.what
             facts = []
             if self.status:
                 facts.append(f"HTTP {self.status}")
@@ -72,7 +75,7 @@ class LlamaError(Exception):
                 text = f"{text} ({inner})"
         if self.retries:
             text = f"{text.rstrip('.')} after {self.retries} {'retry' if self.retries == 1 else 'retries'}"
-        fix = self.fix_text()
+        fix = "" if self.by_gateway else self.fix_text()
         if fix:
             text = f"{text.rstrip('.')}. {fix}"
         return " ".join(text.split())
@@ -80,6 +83,15 @@ class LlamaError(Exception):
     def fix_text(self) -> str:
         """What to do; kinds that a wait can cure say how long the server asked to wait."""
         return self.fix
+
+    def gateway_what(self) -> str | None:
+        """What happened, for a class gateway's own refusal (None otherwise): not this kind's usual
+        words, which speak of the Dataoorts account (a daily quota, the key's permissions)."""
+        if not self.by_gateway:
+            return None
+        if self.status and self.status >= 500:
+            return "The class gateway could not get an answer"
+        return "The class gateway refused the request"
 
     def refresh(self) -> LlamaError:
         """Recompute the message after changing an attribute (e.g. ``retries``); returns self."""

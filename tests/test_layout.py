@@ -4,7 +4,7 @@ errors/params < client, offline, display, prompting (none imports another) < str
 pipeline < batch < magics, widgets (widgets never imports magics) < the top: the package ``__init__``,
 ``cli``, the Python API (``python_api``) and the gateway. requests is imported only in ``client/``;
 ``client/`` never imports IPython; ``offline/`` uses the standard library and ``params`` only; the
-gateway never imports IPython. INTERFACE.md section 12.
+gateway never imports IPython, magics or widgets. INTERFACE.md section 12.
 """
 
 from __future__ import annotations
@@ -89,6 +89,8 @@ def wrong_way(source: list[str], target: list[str]) -> str | None:
         return None
     if dst == "top":
         return f"{'.'.join(target)} is a top module (package __init__, cli, python_api): nothing below imports it"
+    if src == "gateway" and dst in ("magics", "widgets"):
+        return f"the gateway never imports the {dst} layer (it runs without IPython)"
     if src == "magics" and dst == "widgets":
         return None  # %llama_panel opens the panel
     if src == "base":
@@ -149,6 +151,9 @@ def test_every_module_sits_in_a_known_place():
         (["errors"], ["client", "chat_client"], False),
         (["batch", "over"], ["python_api"], False),
         (["batch", "over"], ["__init__"], False),
+        (["gateway", "api"], ["offline", "protocol"], True),
+        (["gateway", "core"], ["magics", "llama"], False),
+        (["magics", "llama"], ["gateway", "core"], False),
     ],
 )
 def test_the_checker_itself_tells_right_from_wrong(source, target, allowed):

@@ -18,6 +18,9 @@ from ..errors import BadResponseError, LlamaError, ModelNotFoundError, clip, err
 from .retry_policy import retry_after_seconds, should_retry
 
 MESSAGE_LIMIT = 200
+# A class gateway (INTERFACE.md section 14) sets this header to 1 on its own refusals (a wrong
+# token, a pause, a student's rate or budget): their message is the whole story, fix included.
+GATEWAY_REFUSAL_HEADER = "X-Dataoorts-Gateway"
 MAX_COUNT = 2**53  # a token count past this is not a count (and would not price as a float)
 
 
@@ -33,6 +36,17 @@ class Reply:
     retries: int = 0
     waited: float = 0.0
     notes: list[str] = field(default_factory=list)
+    budget: tuple[float, float] | None = None  # (left, of it) in dollars, when a class gateway said so
+
+
+def gateway_budget(headers) -> tuple[float, float] | None:
+    """(left, budget) in dollars from a class gateway's ``X-Dataoorts-Budget-Remaining`` and
+    ``X-Dataoorts-Budget`` headers (INTERFACE.md section 14); None without both or when they do not add up."""
+    try:
+        left, budget = float(headers["X-Dataoorts-Budget-Remaining"]), float(headers["X-Dataoorts-Budget"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (left, budget) if 0 <= left <= budget < 1e9 else None
 
 
 def normalize_usage(usage) -> dict | None:
@@ -144,6 +158,9 @@ def reply_from(status: int, headers, content: bytes, key=None) -> Reply:
         err.fix = "Check DATAOORTS_API_URL (this answer did not come from the API) or pick a model from %llama_models."
         err.refresh()
     err.retryable = should_retry(status, code)
+    if not ok and err.provider_message and headers.get(GATEWAY_REFUSAL_HEADER) == "1":
+        err.by_gateway = True  # the teacher's gateway said what to do: say only that
+        err.refresh()
     raise err
 
 

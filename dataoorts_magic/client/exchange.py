@@ -21,7 +21,7 @@ from ..secret import Secret
 from .answer_body import MAX_ANSWER_BYTES, decoded, raw_pieces, read_body
 from .deadline import Deadline
 from .endpoint_url import is_loopback
-from .envelope import Reply, reply_from, reply_from_stream, short_message, stream_error
+from .envelope import Reply, gateway_budget, reply_from, reply_from_stream, short_message, stream_error
 from .sse import StreamFormatError, TextStream
 from .transport_errors import deadline_error, transport_error, unreadable
 
@@ -87,7 +87,7 @@ def _exchange_once(session, url, body, headers, timeouts, key, on_text, max_answ
         try:
             content_type = response.headers.get("Content-Type", "").lower()
             if 200 <= response.status_code < 300 and content_type.startswith("text/event-stream"):
-                return _read_events(response, url, key, deadline, on_text, max_answer_bytes)
+                return _budget_left(_read_events(response, url, key, deadline, on_text, max_answer_bytes), response)
             try:
                 content = read_body(response.raw, max_answer_bytes)
             except LlamaError as err:
@@ -111,6 +111,12 @@ def _exchange_once(session, url, body, headers, timeouts, key, on_text, max_answ
         raise failure
     if on_text is not None and reply.text:
         on_text(reply.text)
+    return _budget_left(reply, response)
+
+
+def _budget_left(reply: Reply, response) -> Reply:
+    """What a class gateway says is left of the student's budget, for the footer."""
+    reply.budget = gateway_budget(response.headers)
     return reply
 
 

@@ -29,8 +29,9 @@ def footer_line(
     cached: bool = False,
     offline: bool = False,
     notes: Iterable[str] = (),
+    budget: tuple[float, float] | None = None,
 ) -> str:
-    """``model · p → c tokens · $cost[ · 1.23 s][ · cached][ · offline][ · notes]``."""
+    """``model · p → c tokens · $cost[ · 1.23 s][ · cached][ · offline][ · notes][ · $0.4998 left of $0.50]``."""
     parts = [model, _tokens(usage), format_cost(cost)]
     if elapsed is not None:
         parts.append(f"{elapsed:.2f} s")
@@ -39,4 +40,13 @@ def footer_line(
     if offline:
         parts.append("offline")
     parts.extend(notes)
+    if budget is not None:
+        parts.append(budget_left(*budget))
     return " · ".join(parts)
+
+
+def budget_left(left: float, budget: float) -> str:
+    """``$0.4998 left of $0.50``: what a class gateway says is left of a student's budget
+    (INTERFACE.md section 14); fractions of a cent as the cost is shown."""
+    of = f"${budget:.2f}" if round(budget, 2) == round(budget, 6) else format_cost(budget)
+    return f"{format_cost(left) if left < 0.01 else f'${left:.4f}'} left of {of}"

@@ -65,6 +65,7 @@ class LlamaResponse:
     format: str = "markdown"
     notes: list = field(default_factory=list)
     data: dict | None = None  # the validated object of a --schema answer
+    budget: tuple[float, float] | None = None  # (left, of it): a class gateway's word, shown in the footer
 
     def __str__(self) -> str:
         return self.text
@@ -108,6 +109,7 @@ class LlamaResponse:
             cached=self.cached,
             offline=self.offline,
             notes=self.notes,
+            budget=self.budget,
         )
         if self.truncated:
             line += (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 
 from IPython.core.error import UsageError
@@ -130,9 +131,7 @@ class LlamaSettingsMagics(TopicMagics):
             rows.append([name, shown(name, value), source])
             if name == "api_url":
                 rows.append(_endpoint_row(settings))
-        rows.append(
-            ["api key", "set" if self.llama_session.key_is_set() else "not set", "%llama_key / DATAOORTS_API_KEY"]
-        )
+        rows.append(_key_row(self.llama_session.key_source(settings["api_url"][0])))
         from ..display.tables import Table  # html and the display layer load at first use
 
         return Table(
@@ -141,3 +140,15 @@ class LlamaSettingsMagics(TopicMagics):
             title="dataoorts-magic settings",
             note="Change with %llama_config name=value; --reset restores the defaults.",
         )
+
+
+def _key_row(source: str | None) -> list[str]:
+    """The key's row: whether a request would have one, and from where (never the key itself)."""
+    if source == "hub":  # on JupyterHub, for a class gateway run as the Hub's service
+        return ["api key", "set (JupyterHub token, for the hub's gateway)", "JUPYTERHUB_API_TOKEN"]
+    where = {"typed": "%llama_key", "environment": "DATAOORTS_API_KEY"}.get(
+        source or "", "%llama_key / DATAOORTS_API_KEY"
+    )
+    if source is None and os.environ.get("JUPYTERHUB_API_TOKEN"):
+        return ["api key", "not set (the JupyterHub token goes only to the hub's own address)", where]
+    return ["api key", "set" if source else "not set", where]

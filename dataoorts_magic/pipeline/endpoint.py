@@ -20,7 +20,7 @@ def endpoint(eff: dict, typed_key: Secret | None, note_once: Callable[[str, str]
 
         url, offline_key = start_offline()
         return url, Secret(offline_key), True
-    key = settings_mod.read_key(typed_key)
+    key = settings_mod.read_key(typed_key, url=eff["api_url"])
     if not key:
         raise MissingKeyError()
     from ..client.endpoint_url import insecure_endpoint_warning, url_problem

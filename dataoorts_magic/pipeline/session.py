@@ -57,7 +57,12 @@ class LlamaSession:
         self._key = Secret.of(key)
 
     def key_is_set(self) -> bool:
-        return settings_mod.read_key(self._key) is not None
+        return self.key_source() is not None
+
+    def key_source(self, url: str | None = None) -> str | None:
+        """Where a request to ``url`` (default: the configured endpoint) takes its key from:
+        "typed", "environment", "hub" (the JupyterHub token, on the Hub's origin only) or None."""
+        return settings_mod.key_source(self._key, url or self.effective()["api_url"])
 
     def resolve(self, flags: dict | None = None) -> dict:
         """``{name: (value, source)}`` for every setting, this cell's flags first."""
@@ -198,6 +203,7 @@ class LlamaSession:
             raw=reply.raw,
             format=req.format,
             notes=list(reply.notes),
+            budget=reply.budget,
         )
 
     # --- cache, log and conversation ---------------------------------------------------------

@@ -22,6 +22,7 @@ from traitlets.config import Configurable
 from ..errors import ValidationError
 from ..params import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, PARAMS, coerce
 from ..secret import Secret
+from .hub_key import hub_key
 
 DEFAULT_API_URL = "https://cloud.dataoorts.com/api/v1"
 MAX_CONCURRENCY = 64  # requests in flight for --over / --compare, and the connection pool size
@@ -246,7 +247,18 @@ def parse_assignment(name: str, text: str):
     return text.strip() if name == "api_url" else text
 
 
-def read_key(session_key, environ=os.environ):
+def read_key(session_key, environ=os.environ, url=None):
     """The API key at call time, as a :class:`~dataoorts_magic.secret.Secret`: the one typed with
-    ``%llama_key``, else the environment's; None when neither is set."""
-    return session_key or Secret.of(environ.get(KEY_ENV))
+    ``%llama_key``, else the environment's, else (for a ``url`` on the Hub's own origin: a class
+    gateway run as a JupyterHub service) ``JUPYTERHUB_API_TOKEN``; None when none applies."""
+    return session_key or Secret.of(environ.get(KEY_ENV)) or hub_key(url, environ)
+
+
+def key_source(session_key, url=None, environ=os.environ) -> str | None:
+    """Where :func:`read_key` would take the key for ``url`` from: ``"typed"`` (``%llama_key``),
+    ``"environment"`` (``DATAOORTS_API_KEY``), ``"hub"`` (``JUPYTERHUB_API_TOKEN``), or None."""
+    if session_key:
+        return "typed"
+    if Secret.of(environ.get(KEY_ENV)) is not None:
+        return "environment"
+    return "hub" if hub_key(url, environ) is not None else None

@@ -20,6 +20,7 @@ from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+THROUGH_A_GATEWAY = {"classroom.ipynb"}  # answers come over HTTP from a class gateway (itself on the offline endpoint)
 CELL_TIMEOUT_S = 120
 
 
@@ -119,12 +120,13 @@ def test_notebook_runs_offline_and_every_answer_says_so(path, executed):
     nb = executed(path)  # raises CellExecutionError on an error in an untagged cell
     answers = answers_of(nb)
     assert answers, f"{path.name} shows no answer"
+    offline = path.name not in THROUGH_A_GATEWAY
     for answer in answers:
         made = provenance(answer)
-        assert made and all(m["offline"] is True for m in made)
+        assert made and all(m["offline"] is offline for m in made)
         shown = footers(answer)
         expected = 1 if "batch" in answer["metadata"]["dataoorts_magic"] else len(made)
-        assert len(shown) == expected and all(" · offline" in footer for footer in shown), shown
+        assert len(shown) == expected and all((" · offline" in footer) is offline for footer in shown), shown
     for cell in nb.cells:
         errors = [
             o
@@ -288,3 +290,22 @@ def test_exploratory_analysis_labels_every_review_with_a_schema_reasks_once_and_
     assert all(product in plain(with_summary) for product in data["product"].unique())
     assert "labels           50 requests" in shown and "summaries         5 requests" in shown
     assert "100,000 reviews about $" in shown
+
+
+def test_classroom_shows_a_students_session_through_the_gateway(executed):
+    nb = executed(REPO / "notebooks" / "classroom.ipynb")
+    assert "Added ada with a budget of $0.0005. Their token (shown once):" in text_of(nb)
+    (answer,) = cell_outputs(nb, "%%llama -n 60")
+    assert "16 → 60 tokens" in plain(answer) and " left of $0.0005" in plain(answer)  # the budget, in the footer
+    (batch,) = cell_outputs(nb, "%%llama --over topics")
+    assert "-- 3 requests · " in plain(batch)
+    assert "ada: 4 answers, $" in text_of(nb)
+    (paused,) = cell_outputs(nb, "%%llama\nWhat is the answer to question 3?")
+    assert "HTTP 403, code 9403: Quiz time: no AI for 20 minutes (ask your teacher)" in plain(paused)
+    whole = "The class gateway refused the request (HTTP 403, code 9403: Quiz time: no AI for 20 minutes"
+    assert plain(paused).strip().endswith(f"{whole} (ask your teacher))")  # the teacher's words: the whole advice
+    (refused,) = cell_outputs(nb, "%%llama -n 8000")
+    assert "HTTP 429, code 3036: budget used up: $0.0000" in plain(refused) and "ask your teacher" in plain(refused)
+    assert plain(refused).strip().endswith("; ask your teacher)") and "Dataoorts account" not in plain(refused)
+    (table,) = cell_outputs(nb, "!{teacher} usage")
+    assert plain(table).splitlines()[1].split()[:2] == ["ada", "4"]
