@@ -71,7 +71,9 @@ class GatewayServer:
     async def open(self) -> HTTPServer:
         """Build the gateway and listen (in the running loop)."""
         hub = HubUsers.from_environment() if self.hub else None
-        self.gateway = Gateway(Ledger(self.db_url), Upstream(self.upstream_url, self._key), hub=hub, **self.options)
+        ledger = Ledger(self.db_url)
+        ledger.keep_connection()  # this is the event loop's thread: its requests use one kept connection
+        self.gateway = Gateway(ledger, Upstream(self.upstream_url, self._key), hub=hub, **self.options)
         server = HTTPServer(make_app(self.gateway, self.prefix), max_body_size=HARD_BODY_BYTES, xheaders=False)
         sockets = bind_sockets(self.port, self.host or None)
         self.port = sockets[0].getsockname()[1]

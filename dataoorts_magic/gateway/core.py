@@ -80,5 +80,6 @@ class Gateway:
 
     def close(self) -> None:
         self.upstream.close()
+        self.ledger.close()
         if self.hub is not None:
             self.hub.close()

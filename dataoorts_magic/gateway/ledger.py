@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import ConfigError
+from .ledger_hot import HotPath, Money
 from .ledger_schema import NANO, open_engine, requests, state, students, upstream_limits
 
 # The statements of every request, built once: SQLAlchemy then reuses their compiled form, and
@@ -54,6 +55,9 @@ _SETTLE = (
 _ROW = insert(requests)
 ROW_DEFAULTS = {"model": "", "prompt_tokens": None, "completion_tokens": None, "elapsed": 0.0, "prompt": None}
 ROW_DEFAULTS["answer"] = None
+_ROW_KEYS = [*ROW_DEFAULTS, "time", "status", "student", "cost"]
+_HOT: dict = {"by_hash": (_BY_HASH, None), "by_name": (_BY_NAME, None), "reserve": (_RESERVE, None)}
+_HOT.update(settle=(_SETTLE, None), row=(_ROW, _ROW_KEYS))
 
 STATE_DEFAULTS = {"paused": "0", "pause_message": "", "admin_hashes": "", "cookie_secret": ""}
 MAX_ADMIN_TOKENS = 5  # the newest admin tokens that work; older ones stop
@@ -78,6 +82,24 @@ class Ledger:
 
     def __init__(self, url: str):
         self.engine = open_engine(url)
+        self._hot: HotPath | None = None
+
+    def keep_connection(self) -> None:
+        """Run the per-request statements on one kept connection from now on, in this thread only
+        (the event loop's; see :mod:`.ledger_hot`)."""
+        from collections import namedtuple
+
+        self._hot = HotPath(self.engine, _HOT)
+        self._student_row = namedtuple("Student", [c.name for c in students.c])  # type: ignore[misc]
+
+    def close(self) -> None:
+        if self._hot is not None:
+            self._hot.close()
+
+    def _fast(self):
+        """The kept connection when this thread may use it, else None (the engine's pool)."""
+        hot = self._hot
+        return hot if hot is not None and hot.mine() else None
 
     # -- students -----------------------------------------------------------------------------
     def add_student(self, name: str, budget: int, rate: int | None, token_hash: str | None, hub=False) -> None:
@@ -126,10 +148,16 @@ class Ledger:
         self._change(name, token_hash=token_hash)
 
     def student(self, name: str):
+        if hot := self._fast():
+            rows = hot.run([("by_name", {"n": name})], write=False)[0]
+            return self._student_row(*rows[0]) if rows else None
         with self.engine.connect() as db:
             return db.execute(_BY_NAME, {"n": name}).first()
 
     def student_by_hash(self, token_hash: str):
+        if hot := self._fast():
+            rows = hot.run([("by_hash", {"h": token_hash})], write=False)[0]
+            return self._student_row(*rows[0]) if rows else None
         with self.engine.connect() as db:
             return db.execute(_BY_HASH, {"h": token_hash}).first()
 
@@ -141,6 +169,9 @@ class Ledger:
     def reserve(self, name: str, worst: int):
         """Hold ``worst`` nano-USD of ``name``'s budget: (budget, spent, reserved) after, or None when
         it would pass the budget (nothing held)."""
+        if hot := self._fast():
+            rows = hot.run([("reserve", {"n": name, "w": worst})])[0]
+            return Money(*rows[0]) if rows else None
         with self.engine.begin() as db:
             return db.execute(_RESERVE, {"n": name, "w": worst}).first()
 
@@ -157,15 +188,23 @@ class Ledger:
             "q": row.get("completion_tokens") or 0,
             "t": row["time"],
         }
+        request = {**ROW_DEFAULTS, **row, "student": name, "cost": charged}
+        if hot := self._fast():
+            rows = hot.run([("settle", values), ("row", request)])[0]
+            return Money(*rows[0]) if rows else None
         with self.engine.begin() as db:
             money = db.execute(_SETTLE, values).first()
-            db.execute(_ROW, {**ROW_DEFAULTS, **row, "student": name, "cost": charged})
+            db.execute(_ROW, request)
         return money
 
     def record_refusal(self, name: str, row: dict) -> None:
         """A request refused before it was sent (pause, rate, budget): a row, no charge."""
+        request = {**ROW_DEFAULTS, **row, "student": name, "cost": 0}
+        if hot := self._fast():
+            hot.run([("row", request)])
+            return
         with self.engine.begin() as db:
-            db.execute(_ROW, {**ROW_DEFAULTS, **row, "student": name, "cost": 0})
+            db.execute(_ROW, request)
 
     # -- the class's switches ---------------------------------------------------------------------
     def state(self) -> dict:

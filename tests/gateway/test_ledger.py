@@ -100,3 +100,25 @@ def test_two_gateway_processes_on_one_postgresql_keep_every_budget(start_gateway
     assert first.ledger.charged_total() == bill == sum(s.spent for s in rows.values())
     assert upstream.count == len(ok)  # nothing refused was forwarded, nothing answered went unbilled
     assert ACCOUNT_KEY not in printed.read_text()
+
+
+def test_a_gateway_keeps_answering_after_postgresql_drops_its_connections(start_gateway, postgres, upstream):
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = postgres.new_database()
+    running = start_gateway(db=url)
+    token = new_token()
+    running.ledger.add_student("eve", nano(1.0), None, token_hash(token))
+    ask = lambda: requests.post(running.url, json=body("Hi"), headers={"Authorization": f"Bearer {token}"})  # noqa: E731
+    assert ask().status_code == 200
+    with psycopg.connect(host=postgres.dir, user="postgres", dbname=make_url(url).database) as db:
+        cut = db.execute(  # as a restart or an idle timeout would: every other session ends (waited for, 5 s at most)
+            "SELECT bool_and(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    assert cut
+    answer = ask()
+    assert answer.status_code == 200, answer.text
+    eve = running.ledger.student("eve")
+    assert (eve.requests, eve.reserved) == (2, 0) and eve.spent == running.ledger.charged_total() > 0
