@@ -19,13 +19,13 @@ from collections import Counter
 
 import nbformat
 import pytest
+from support import lab_page
 from support.axe import inject, serious, violations
 from support.lab_page import REPO, chromium, open_notebook, run_all, screenshot, wait_until_ran
 from support.lab_server import running_lab
 
 pytestmark = pytest.mark.slow  # JupyterLab in Chromium: seconds per test
 
-THEME_PLUGIN = "@jupyterlab/apputils-extension:themes"
 CELLS = [
     ("setup", "%load_ext dataoorts_magic\n%llama_config --offline"),
     ("answer", "%%llama --seed 1\nShow a table, some code and Euler's identity $e^{i\\pi} + 1 = 0$."),
@@ -79,17 +79,8 @@ def browser():
 
 @pytest.fixture(params=["JupyterLab Light", "JupyterLab Dark"], ids=["light", "dark"])
 def themed_page(request, browser, lab):
-    theme = request.param
-    answer = lab.api("put", f"/lab/api/settings/{THEME_PLUGIN}", json={"raw": json.dumps({"theme": theme})})
-    assert answer.status_code in (200, 204), answer.text
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    context.set_default_timeout(60_000)
-    try:
-        yield context.new_page(), theme.split()[-1].lower()
-    finally:
-        context.close()
-        lab.delete_all_sessions()
-        lab.api("put", f"/lab/api/settings/{THEME_PLUGIN}", json={"raw": json.dumps({"theme": "JupyterLab Light"})})
+    with lab_page.themed_page(browser, lab, request.param) as themed:
+        yield themed
 
 
 def run(page, lab, theme: str):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from support import lab_page
 from support.lab_page import (
     REPO,
     chromium,
@@ -35,7 +36,6 @@ from support.lab_server import running_lab
 
 pytestmark = pytest.mark.slow  # JupyterLab in Chromium: seconds per test
 
-THEME_PLUGIN = "@jupyterlab/apputils-extension:themes"
 BLOCKS = "h1,h2,h3,h4,h5,h6,p,ul,ol,li,table,tr,th,td,pre,blockquote"
 # notebook -> its %%llama cell whose answer we put beside JupyterLab's own Markdown rendering of its text
 SIDE_BY_SIDE = {"quickstart.ipynb": 5, "teaching_parameters.ipynb": 11}
@@ -142,18 +142,8 @@ def browser():
 
 @pytest.fixture(params=["JupyterLab Light", "JupyterLab Dark"], ids=["light", "dark"])
 def themed_page(request, browser, lab):
-    """A page in a fresh context, JupyterLab set to the theme first (its settings API, as the menu does)."""
-    theme = request.param
-    answer = lab.api("put", f"/lab/api/settings/{THEME_PLUGIN}", json={"raw": json.dumps({"theme": theme})})
-    assert answer.status_code in (200, 204), answer.text
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    context.set_default_timeout(60_000)
-    try:
-        yield context.new_page(), theme.split()[-1].lower()
-    finally:
-        context.close()
-        lab.delete_all_sessions()
-        lab.api("put", f"/lab/api/settings/{THEME_PLUGIN}", json={"raw": json.dumps({"theme": "JupyterLab Light"})})
+    with lab_page.themed_page(browser, lab, request.param) as themed:
+        yield themed
 
 
 def run_notebook(page, lab, name: str, theme: str) -> None:

@@ -87,6 +87,25 @@ def wait_kernel_ready(page, lab: JupyterLab, notebook: str) -> str:
     return poll(stable_kernel, KERNEL_TIMEOUT_S, f"one idle, connected kernel for {notebook}")
 
 
+THEME_PLUGIN = "@jupyterlab/apputils-extension:themes"
+
+
+@contextlib.contextmanager
+def themed_page(browser, lab: JupyterLab, theme: str):
+    """(page, "light"/"dark") in a fresh browser context, JupyterLab set to ``theme`` first (its settings
+    API, as the menu does); afterwards the context is closed, the sessions deleted, Light restored."""
+    answer = lab.api("put", f"/lab/api/settings/{THEME_PLUGIN}", json={"raw": json.dumps({"theme": theme})})
+    assert answer.status_code in (200, 204), answer.text
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(60_000)
+    try:
+        yield context.new_page(), theme.split()[-1].lower()
+    finally:
+        context.close()
+        lab.delete_all_sessions()
+        lab.api("put", f"/lab/api/settings/{THEME_PLUGIN}", json={"raw": json.dumps({"theme": "JupyterLab Light"})})
+
+
 def set_theme(page, theme: str) -> None:
     """Settings > Theme > ``theme``, as a person switches it; wait until the page has it."""
     page.locator('.lm-MenuBar-itemLabel:text-is("Settings")').click()
